@@ -1,0 +1,117 @@
+"""The command line: parse arguments, run a command, print results, choose the exit code.
+
+The only module that prints or decides exit codes: 0 ok, 1 content or build errors,
+2 usage errors. Every DossierError is printed as its message, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Callable, TextIO
+
+from .errors import ContentErrors, DossierError, UsageError
+
+USAGE = """\
+python build.py [--out DIR] [--root DIR]          build the site into site/
+python build.py check [--archive DIR]             validate, and verify quotes against archived sources
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # argparse exits by itself; we decide exit codes
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--root", type=Path, default=Path("."),
+                        help="project folder holding content/ (default: the working directory)")
+    parser.add_argument("--content", type=Path, default=None,
+                        help="content folder (default: ROOT/content)")
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = _Parser(prog="python build.py", description="Build a news dossier site.",
+                     usage=USAGE)
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
+    for name in ("build", "check"):
+        sub = commands.add_parser(name)
+        _common(sub)
+        sub.add_argument("--out", type=Path, default=None,
+                         help="output folder (default: ROOT/site)")
+        if name == "check":
+            sub.add_argument("--archive", type=Path, default=None,
+                             help="folder of plain-text copies of sources (see a source's archive field)")
+    if not argv or argv[0] not in commands.choices and argv[0] not in ("-h", "--help"):
+        argv = ["build", *argv]
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None, out: TextIO | None = None,
+         err: TextIO | None = None) -> int:
+    """Run the command line; return the exit status."""
+    out, err = out or sys.stdout, err or sys.stderr
+    try:
+        args = parse(list(sys.argv[1:] if argv is None else argv))
+        return COMMANDS[args.command](args, out, err)
+    except SystemExit as exit_:  # --help
+        return int(exit_.code or 0)
+    except UsageError as error:
+        print(f"{error}\n{USAGE}", file=err)
+        return 2
+    except ContentErrors as error:
+        for problem in error.problems:
+            print(problem, file=err)
+        count = sum(p.severity == "error" for p in error.problems)
+        print(f"build failed: {count} error{'s' if count != 1 else ''}; site/ was not changed",
+              file=err)
+        return 1
+    except DossierError as error:
+        print(f"error: {error}", file=err)
+        return 1
+
+
+def _project(args: argparse.Namespace):
+    from .project import Project
+    return Project.at(args.root, out=args.out, content=args.content)
+
+
+def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .pipeline import build
+    report = build(_project(args))
+    for warning in report.warnings:
+        print(warning, file=err)
+    d = report.dossier
+    print(f"built {report.pages} files into {_project(args).out} in {report.seconds:.2f} s "
+          f"({len(d.events)} events, {len(d.people)} people, {len(d.organizations)} "
+          f"organizations, {len(d.sources)} sources, {len(d.quotes)} quotes; "
+          f"{len(report.warnings)} warnings)", file=out)
+    return 0
+
+
+def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .check import archive_names, check_quotes
+    from .load import load_archive
+    from .pipeline import compile_dossier
+    project = _project(args)
+    dossier, warnings = compile_dossier(project)
+    for warning in warnings:
+        print(warning, file=err)
+    if args.archive is None:
+        print(f"content is valid ({len(dossier.quotes)} quotes; no --archive given, "
+              f"quotes not verified)", file=out)
+        return 0
+    if not args.archive.is_dir():
+        raise UsageError(f"--archive {args.archive}: no such folder")
+    result = check_quotes(dossier, load_archive(args.archive, archive_names(dossier)))
+    for problem in result.problems:
+        print(problem, file=err)
+    print(result.summary(), file=out if not result.problems else err)
+    return 1 if result.problems else 0
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
+    "build": cmd_build,
+    "check": cmd_check,
+}

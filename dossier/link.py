@@ -1,0 +1,300 @@
+"""Resolve every reference and build the indexes and backlinks: Content -> Dossier.
+
+Pure: takes the validated model, returns a linked ``Dossier`` and appends a located
+problem (with a did-you-mean suggestion) for each reference that does not resolve.
+Every index is built in one pass over the records, so linking grows linearly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Union
+
+from .errors import ContentProblem, did_you_mean
+from .model import (Citation, Conflict, Content, Event, Organization, Person, Position,
+                    Quote, Ref, Site, Source)
+from .urls import Slug, Url, page_url
+from .wikilinks import find_wikilinks
+
+Entity = Union[Event, Person, Organization, Source]
+KIND_OF = {Event: "event", Person: "person", Organization: "organization", Source: "source"}
+
+
+@dataclass(frozen=True, slots=True)
+class Backlink:
+    """A page that points at a record: a mention, a participation or a citation."""
+
+    page: Url
+    """The page that holds the link."""
+    title: str
+    """That page's title."""
+    kind: str
+    """Kind of the record whose page it is ('event', 'person', ... or 'home')."""
+    detail: str | None = None
+    """A role, a locator or a note, when there is one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dossier:
+    """The whole dossier, every reference resolved, every index built."""
+
+    site: Site
+    events: tuple[Event, ...]
+    """In date order (then slug), the order of the timeline."""
+    people: tuple[Person, ...]
+    """By name."""
+    organizations: tuple[Organization, ...]
+    """By name."""
+    sources: tuple[Source, ...]
+    """By name."""
+    quotes: tuple[Quote, ...]
+    """By date said, then event order."""
+    entities: dict[Slug, Entity]
+    """Every record by slug."""
+    quotes_by_id: dict[str, Quote]
+    events_of: dict[Slug, tuple[tuple[Event, str | None], ...]]
+    """Person/organization -> (event, role) it takes part in, in date order."""
+    quotes_by: dict[Slug, tuple[Quote, ...]]
+    """Speaker -> quotes, in date order."""
+    mentions_of: dict[Slug, tuple[Backlink, ...]]
+    """Record -> pages whose text links to it with [[...]]."""
+    cited_by: dict[Slug, tuple[Backlink, ...]]
+    """Source -> pages that cite it."""
+    related_of: dict[Slug, tuple[Event, ...]]
+    """Event -> related events, in both directions."""
+    members_of: dict[Slug, tuple[tuple[Person, Position], ...]]
+    """Organization -> people who held a position in it."""
+    children_of: dict[Slug, tuple[Organization, ...]]
+    """Organization -> organizations whose parent it is."""
+    conflicts: tuple[tuple[Event, Conflict], ...]
+    """Every discrepancy, in timeline order."""
+    event_index: dict[Slug, int] = field(default_factory=dict)
+    """Event slug -> position in ``events`` (for previous/next)."""
+
+    def kind(self, slug: str) -> str:
+        return KIND_OF[type(self.entities[Slug(slug)])]
+
+    def name(self, slug: str) -> str:
+        entity = self.entities[Slug(slug)]
+        return entity.title if isinstance(entity, Event) else entity.name
+
+    def url(self, slug: str) -> Url:
+        return page_url(self.kind(slug), slug)
+
+
+def link(content: Content, problems: list[ContentProblem]) -> Dossier:
+    """Resolve references and build every index; unresolved ones become problems."""
+    entities = {record.slug: record for record in
+                (*content.events, *content.people, *content.organizations, *content.sources)}
+    tracks = tuple(t.slug for t in content.site.tracks) if content.site.tracks else None
+    check = _Checker(entities, problems, tracks)
+    events = tuple(sorted(content.events, key=lambda e: (e.when.sort_key(), e.slug)))
+    quotes = [q for e in events for q in e.quotes]
+    quotes_by_id = _index_quotes(quotes, problems)
+    _check_site(content.site, check)
+    events_of, quotes_by, cited_by, related_of = (defaultdict(list) for _ in range(4))
+    for event in events:
+        _link_event(event, check, quotes_by_id, events_of, quotes_by, cited_by, related_of)
+    members_of, children_of = defaultdict(list), defaultdict(list)
+    for person in content.people:
+        _link_person(person, check, cited_by, members_of)
+    for org in content.organizations:
+        _link_organization(org, check, cited_by, children_of)
+    for source in content.sources:
+        for ref in source.via:
+            check.ref(source, ref, ("source",))
+    by_name = lambda r: (r.name.casefold(), r.slug)  # noqa: E731
+    return Dossier(
+        site=content.site, events=events,
+        people=tuple(sorted(content.people, key=by_name)),
+        organizations=tuple(sorted(content.organizations, key=by_name)),
+        sources=tuple(sorted(content.sources, key=by_name)),
+        quotes=tuple(sorted(quotes, key=lambda q: q.said.sort_key())),
+        entities=entities, quotes_by_id=quotes_by_id,
+        events_of=_freeze(events_of), quotes_by=_freeze(quotes_by),
+        mentions_of=_mentions(content, events, check), cited_by=_freeze(cited_by, unique=True),
+        related_of=_freeze(related_of, unique=True),
+        members_of=_freeze(members_of), children_of=_freeze(children_of),
+        conflicts=tuple((e, c) for e in events for c in e.conflicts),
+        event_index={e.slug: i for i, e in enumerate(events)})
+
+
+class _Checker:
+    """Resolves refs against the entity table, recording problems."""
+
+    def __init__(self, entities: dict, problems: list[ContentProblem],
+                 tracks: tuple[str, ...] | None):
+        self.entities, self.problems, self.tracks = entities, problems, tracks
+
+    def track(self, event: Event) -> None:
+        """An event's track must be one of the tracks listed in dossier.yaml."""
+        if event.track is None or self.tracks is None or event.track in self.tracks:
+            return
+        self.problem(event, dict(event.line_of).get("track"), "track",
+                     f"unknown track '{event.track}'" + did_you_mean(event.track, self.tracks))
+
+    def ref(self, owner, ref: Ref | None, kinds: tuple[str, ...]) -> Entity | None:
+        if ref is None:
+            return None
+        target = self.entities.get(ref.slug)
+        wanted = " or ".join(kinds)
+        if target is None:
+            candidates = [s for s, e in self.entities.items() if KIND_OF[type(e)] in kinds]
+            self.problem(owner, ref.line, ref.field,
+                         f"unknown {wanted} '{ref.slug}'" + did_you_mean(ref.slug, candidates))
+            return None
+        if KIND_OF[type(target)] not in kinds:
+            self.problem(owner, ref.line, ref.field, f"'{ref.slug}' is a "
+                         f"{KIND_OF[type(target)]}, not a {wanted}")
+            return None
+        return target
+
+    def problem(self, owner, line: int | None, field: str, message: str) -> None:
+        self.problems.append(ContentProblem(owner.path, line, field, message))
+
+    def citations(self, owner, cites: tuple[Citation, ...], page: Url, title: str, kind: str,
+                  cited_by) -> None:
+        for cite in cites:
+            if self.ref(owner, cite.source, ("source",)):
+                detail = cite.locator or cite.note
+                cited_by[cite.source.slug].append(Backlink(page, title, kind, detail))
+
+
+def _index_quotes(quotes: list[Quote], problems: list[ContentProblem]) -> dict[str, Quote]:
+    index: dict[str, Quote] = {}
+    for quote in quotes:
+        if quote.id in index:
+            problems.append(ContentProblem(quote.path, quote.line, "id", f"duplicate quote id "
+                                           f"'{quote.id}' (also in {index[quote.id].path})"))
+        index.setdefault(quote.id, quote)
+    return index
+
+
+def _check_site(site: Site, check: _Checker) -> None:
+    for ref in site.key_people:
+        check.ref(site, ref, ("person", "organization"))
+    for fact in site.key_facts:
+        check.citations(site, fact.sources, Url("index.html"), site.title, "home",
+                        defaultdict(list))
+    for question in site.open_questions:
+        check.citations(site, question.sources, Url("index.html"), site.title, "home",
+                        defaultdict(list))
+
+
+def _link_event(event: Event, check: _Checker, quotes_by_id, events_of, quotes_by, cited_by,
+                related_of) -> None:
+    page = page_url("event", event.slug)
+    check.track(event)
+    for participant in event.participants:
+        if check.ref(event, participant.ref, ("person", "organization")):
+            events_of[participant.ref.slug].append((event, participant.role))
+    check.citations(event, event.sources, page, event.title, "event", cited_by)
+    for quote in event.quotes:
+        if check.ref(quote, quote.speaker, ("person", "organization")):
+            quotes_by[quote.speaker.slug].append(quote)
+        check.citations(quote, (quote.source,), page, event.title, "event", cited_by)
+        for ref in quote.via:
+            if check.ref(quote, ref, ("source",)):
+                cited_by[ref.slug].append(Backlink(page, event.title, "event", "quote"))
+        if quote.responds_to and quote.responds_to.slug not in quotes_by_id:
+            check.problem(quote, quote.responds_to.line, quote.responds_to.field,
+                          f"unknown quote id '{quote.responds_to.slug}'"
+                          + did_you_mean(quote.responds_to.slug, quotes_by_id))
+    for conflict in event.conflicts:
+        for version in conflict.versions:
+            check.citations(event, version.sources, page, event.title, "event", cited_by)
+    for ref in event.related:
+        if ref.slug == event.slug:
+            check.problem(event, ref.line, ref.field, "an event cannot be related to itself")
+        elif target := check.ref(event, ref, ("event",)):
+            related_of[event.slug].append(target)
+            related_of[target.slug].append(event)
+
+
+def _link_person(person: Person, check: _Checker, cited_by, members_of) -> None:
+    page = page_url("person", person.slug)
+    check.citations(person, person.sources, page, person.name, "person", cited_by)
+    check.ref(person, person.party, ("organization",))
+    for position in person.positions:
+        if check.ref(person, position.organization, ("organization",)):
+            members_of[position.organization.slug].append((person, position))
+        check.citations(person, position.sources, page, person.name, "person", cited_by)
+
+
+def _link_organization(org: Organization, check: _Checker, cited_by, children_of) -> None:
+    page = page_url("organization", org.slug)
+    check.citations(org, org.sources, page, org.name, "organization", cited_by)
+    if check.ref(org, org.parent, ("organization",)):
+        seen, cursor = {org.slug}, org
+        while cursor.parent and cursor.parent.slug in check.entities:
+            cursor = check.entities[cursor.parent.slug]
+            if not isinstance(cursor, Organization) or cursor.slug in seen:
+                if isinstance(cursor, Organization):
+                    check.problem(org, org.parent.line, "parent",
+                                  f"parent chain loops back to '{cursor.slug}'")
+                break
+            seen.add(cursor.slug)
+        children_of[org.parent.slug].append(org)
+
+
+def _texts(content: Content, events: tuple[Event, ...]):
+    """(owner, page, title, kind, field, text, line, is_body) for every Markdown text.
+
+    Wikilinks in a body are located at body_line + their offset; in a YAML field at
+    the field's own line.
+    """
+    site = content.site
+    yield site, Url("index.html"), site.title, "home", "summary", site.summary, \
+        dict(site.line_of).get("summary"), False
+    for event in events:
+        page, lines = page_url("event", event.slug), dict(event.line_of)
+        yield event, page, event.title, "event", "summary", event.summary, \
+            lines.get("summary"), False
+        yield event, page, event.title, "event", "body", event.body, event.body_line, True
+        for quote in event.quotes:
+            if quote.context:
+                yield quote, page, event.title, "event", "context", quote.context, \
+                    quote.line, False
+        for conflict in event.conflicts:
+            for text in (conflict.note or "", *(v.text for v in conflict.versions)):
+                yield event, page, event.title, "event", "conflicts", text, conflict.line, False
+    for kind, records in (("person", content.people), ("organization", content.organizations),
+                          ("source", content.sources)):
+        for record in records:
+            text = record.description if kind == "source" else record.summary
+            if text:
+                field = "description" if kind == "source" else "summary"
+                yield (record, page_url(kind, record.slug), record.name, kind, field, text,
+                       dict(record.line_of).get(field), False)
+
+
+def _mentions(content: Content, events, check: _Checker) -> dict[Slug, tuple[Backlink, ...]]:
+    mentions = defaultdict(list)
+    for owner, page, title, kind, field, text, line, is_body in _texts(content, events):
+        for wikilink in find_wikilinks(text):
+            target = check.entities.get(Slug(wikilink.target))
+            if target is None:
+                where = (line or 1) + wikilink.line if is_body else line
+                check.problem(owner, where, field, f"unknown link target '[[{wikilink.target}]]'"
+                              + did_you_mean(wikilink.target, check.entities))
+            elif page != page_url(KIND_OF[type(target)], target.slug):
+                mentions[target.slug].append(Backlink(page, title, kind))
+    return _freeze(mentions, unique=True)
+
+
+def _freeze(index, unique: bool = False) -> dict:
+    if not unique:
+        return {key: tuple(values) for key, values in index.items()}
+    return {key: tuple(dict.fromkeys(values)) for key, values in index.items()}
+
+
+def role_on(person: Person, event: Event) -> Position | None:
+    """The position a person held when an event happened ('then Prime Minister')."""
+    start, end = event.when.start.first_day(), (event.when.end or event.when.start).last_day()
+    for position in person.positions:
+        began = position.start.first_day() if position.start else None
+        ended = position.end.last_day() if position.end else None
+        if began is not None and began <= end and (ended is None or ended >= start):
+            return position
+    return None

@@ -1,0 +1,189 @@
+"""Read content/ from disk into records: text split into YAML data and Markdown body.
+
+The only module that reads content files. ``parse_record`` is pure (text in, record
+out) so it is unit-tested and cached; ``load_content`` walks the folders.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import ContentProblem
+from .urls import SourcePath
+from .yamlmarks import LineDict, parse_yaml
+
+# Content folders in load order: folder -> (kind, file extension).
+FOLDERS = (
+    ("events", "event", ".md"),
+    ("people", "person", ".yaml"),
+    ("organizations", "organization", ".yaml"),
+    ("sources", "source", ".yaml"),
+)
+SITE_FILE = "dossier.yaml"
+MAX_FILE_BYTES = 2_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One content file, parsed but not yet validated."""
+
+    kind: str
+    """'site', 'event', 'person', 'organization' or 'source'."""
+    path: SourcePath
+    """Path as shown to the user."""
+    slug: str
+    """File name without extension."""
+    data: LineDict
+    """Front matter or YAML document, with line numbers."""
+    body: str = ""
+    """Markdown body (events only)."""
+    body_line: int = 1
+    """Line of the file where the body starts."""
+
+
+def split_front_matter(text: str) -> tuple[str, str, int] | None:
+    """Split '---' front matter from a Markdown body.
+
+    Returns (yaml_text, body, body_line) where body_line is the 1-based line of the
+    body's first line, or None when the text does not open with front matter.
+    The YAML text keeps its line offset (a leading blank line stands for the fence)
+    so parser line numbers are file line numbers.
+    """
+    lines = text.split("\n")
+    if not lines or lines[0].rstrip() != "---":
+        return None
+    for index in range(1, len(lines)):
+        if lines[index].rstrip() in ("---", "..."):
+            yaml_text = "\n" + "\n".join(lines[1:index])
+            return yaml_text, "\n".join(lines[index + 1:]), index + 2
+    return None
+
+
+def yaml_problem(path: str, error: yaml.YAMLError) -> ContentProblem:
+    """Translate a PyYAML error into a located problem, keeping its line."""
+    mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    what = getattr(error, "problem", None) or str(error)
+    context = getattr(error, "context", None)
+    message = f"invalid YAML: {what}" + (f" ({context})" if context else "")
+    if "\t" in message or "found character '\\t'" in message:
+        message += "; indent with spaces, not tabs"
+    return ContentProblem(path, line, "", message)
+
+
+def parse_record(kind: str, path: SourcePath, slug: str, text: str) -> Record | ContentProblem:
+    """Turn one file's text into a Record, or the problem that prevents it."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    body, body_line, yaml_text = "", 1, text
+    if kind == "event":
+        split = split_front_matter(text)
+        if split is None:
+            first = "empty file" if not text.strip() else "no front matter"
+            return ContentProblem(path, 1, "", f"{first}: an event starts with a '---' line, "
+                                  "its YAML fields, and a closing '---' line")
+        yaml_text, body, body_line = split
+    try:
+        data = parse_yaml(yaml_text)
+    except yaml.YAMLError as error:
+        return yaml_problem(path, error)
+    if data is None:
+        return ContentProblem(path, 1, "", "empty file: expected YAML fields")
+    if not isinstance(data, LineDict):
+        return ContentProblem(path, 1, "", f"expected YAML fields (key: value), "
+                              f"got a {type(data).__name__}")
+    return Record(kind, path, slug, data, body, body_line)
+
+
+def display_path(file: Path) -> SourcePath:
+    """The path to show in messages: relative to the working directory when inside it."""
+    try:
+        return SourcePath(os.path.relpath(file))
+    except ValueError:
+        return SourcePath(str(file))
+
+
+def read_text(file: Path, shown: SourcePath) -> str | ContentProblem:
+    """Read a content file as UTF-8, refusing huge or undecodable files."""
+    size = file.stat().st_size
+    if size > MAX_FILE_BYTES:
+        return ContentProblem(shown, None, "", f"file is {size} bytes; the limit is "
+                              f"{MAX_FILE_BYTES} bytes")
+    raw = file.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        return ContentProblem(shown, line, "", f"not valid UTF-8 (byte 0x{raw[error.start]:02x}"
+                              f" at offset {error.start}); save the file as UTF-8")
+
+
+def content_files(content: Path) -> list[tuple[str, Path]]:
+    """Every (kind, file) under content/, sorted; unexpected files are returned as kind ''."""
+    found: list[tuple[str, Path]] = [("site", content / SITE_FILE)]
+    for folder, kind, ext in FOLDERS:
+        directory = content / folder
+        if not directory.is_dir():
+            continue
+        for file in sorted(directory.iterdir()):
+            if file.name.startswith(".") or file.name.endswith("~"):
+                continue
+            found.append((kind if file.suffix == ext and file.is_file() else "", file))
+    return found
+
+
+def load_content(content: Path) -> tuple[list[Record], list[ContentProblem]]:
+    """Read every content file; return the records and the problems met on the way."""
+    records: list[Record] = []
+    problems: list[ContentProblem] = []
+    if not (content / SITE_FILE).is_file():
+        shown = display_path(content / SITE_FILE)
+        return [], [ContentProblem(shown, None, "", "missing: every dossier needs "
+                                   "content/dossier.yaml with at least title and summary")]
+    for kind, file in content_files(content):
+        shown = display_path(file)
+        if not kind:
+            problems.append(ContentProblem(shown, None, "", _misplaced(file)))
+            continue
+        text = read_text(file, shown)
+        result = text if isinstance(text, ContentProblem) else \
+            parse_record(kind, shown, file.stem, text)
+        (problems if isinstance(result, ContentProblem) else records).append(result)
+    return records, problems
+
+
+def _misplaced(file: Path) -> str:
+    expected = {folder: ext for folder, _, ext in FOLDERS}[file.parent.name]
+    if file.is_dir():
+        return f"unexpected folder; {file.parent.name}/ holds only {expected} files"
+    return f"unexpected file; {file.parent.name}/ holds only {expected} files " \
+           f"(rename it to {file.stem}{expected})"
+
+
+def load_templates(folder: Path) -> dict[str, str]:
+    """Every template under ``folder`` as {relative name: source}."""
+    return {file.relative_to(folder).as_posix(): file.read_text("utf-8")
+            for file in sorted(folder.rglob("*")) if file.is_file()
+            and not file.name.startswith(".")}
+
+
+def load_assets(folder: Path) -> dict[str, bytes]:
+    """Every static asset under ``folder`` as {'assets/<relative path>': bytes}."""
+    if not folder.is_dir():
+        return {}
+    return {f"assets/{file.relative_to(folder).as_posix()}": file.read_bytes()
+            for file in sorted(folder.rglob("*")) if file.is_file()
+            and not file.name.startswith(".")}
+
+
+def load_archive(folder: Path, names: list[str]) -> dict[str, str]:
+    """Read the archived plain-text copies named by sources; absent files are skipped."""
+    texts = {}
+    for name in sorted(set(names)):
+        file = folder / name
+        if file.is_file():
+            texts[name] = file.read_bytes().decode("utf-8", errors="replace")
+    return texts

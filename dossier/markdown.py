@@ -1,0 +1,78 @@
+"""The one configured Markdown renderer: CommonMark, raw HTML off, footnotes, [[wikilinks]].
+
+Wikilinks are resolved through a callback passed in ``env`` so that rendering stays
+pure and every link is relative to the page being rendered.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Callable
+
+from markdown_it import MarkdownIt
+from markdown_it.rules_inline import StateInline
+from mdit_py_plugins.anchors import anchors_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+
+from .wikilinks import WIKILINK_RE
+
+# Resolver: target slug -> (relative href, display name, kind) or None if unknown.
+Resolver = Callable[[str], "tuple[str, str, str] | None"]
+
+
+def _wikilink_rule(state: StateInline, silent: bool) -> bool:
+    if not state.src.startswith("[[", state.pos):
+        return False
+    match = WIKILINK_RE.match(state.src, state.pos)
+    if not match:
+        return False
+    if not silent:
+        token = state.push("wikilink", "", 0)
+        token.meta = {"target": match.group(1).strip(),
+                      "label": (match.group(2) or "").strip() or None}
+    state.pos = match.end()
+    return True
+
+
+def _render_wikilink(self, tokens, idx, options, env) -> str:
+    meta = tokens[idx].meta
+    resolved = env.get("resolve", lambda _t: None)(meta["target"])
+    if resolved is None:
+        text = meta["label"] or meta["target"]
+        return f'<span class="broken-link">{_escape(text)}</span>'
+    href, name, kind = resolved
+    label = meta["label"] or name
+    return f'<a class="ref ref-{kind}" href="{_escape(href)}">{_escape(label)}</a>'
+
+
+def _escape(text: str) -> str:
+    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;"))
+
+
+def _slugify_heading(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "section"
+
+
+def make_renderer() -> MarkdownIt:
+    """The single Markdown configuration of the project."""
+    md = (MarkdownIt("commonmark", {"html": False, "typographer": False})
+          .enable("table").enable("strikethrough")
+          .use(footnote_plugin)
+          .use(anchors_plugin, min_level=2, max_level=3, slug_func=_slugify_heading))
+    md.inline.ruler.before("link", "wikilink", _wikilink_rule)
+    md.add_render_rule("wikilink", _render_wikilink)
+    return md
+
+
+_MD = make_renderer()
+
+
+def render_markdown(text: str, resolve: Resolver) -> str:
+    """Render a Markdown block (event body, profile summary) to HTML."""
+    return _MD.render(text, {"resolve": resolve})
+
+
+def render_inline(text: str, resolve: Resolver) -> str:
+    """Render one line of Markdown (a summary sentence) without a wrapping <p>."""
+    return _MD.renderInline(text, {"resolve": resolve})

@@ -1,0 +1,182 @@
+"""Which pages the site has, and the context each one gets: Dossier -> [PageSpec].
+
+The list of page kinds is data (``plan``); each spec names its output URL, its
+template and its context. URLs inside pages are made by ``Here``, never glued
+together in templates.
+
+Context of every page: ``site`` (model.Site), ``dossier`` (link.Dossier), ``here``
+(a Here bound to the page), ``title`` (str), ``description`` (str). Page kinds add:
+home: ``latest`` (events, newest first), ``key_people``; timeline: ``years``
+([(year, [(month, [events])])]); event: ``event``, ``previous``, ``next``;
+person: ``person``; organization: ``organization``; quotes: ``by_speaker``;
+source: ``source``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from itertools import groupby
+
+from markupsafe import Markup
+
+from .dates import month_heading
+from .link import Dossier, role_on
+from .markdown import render_inline, render_markdown
+from .model import Event, Person, Quote
+from .wikilinks import WIKILINK_RE
+from .urls import (DISCREPANCIES, INDEX, NOT_FOUND, PEOPLE, QUOTES, SOURCES, STYLESHEET,
+                   TIMELINE, Url, page_url, quote_url, relative)
+
+NAV = ((INDEX, "Home"), (TIMELINE, "Timeline"), (PEOPLE, "Who’s who"), (QUOTES, "Quotes"),
+       (SOURCES, "Sources"), (DISCREPANCIES, "Discrepancies"))
+LATEST = 6
+
+
+@dataclass(frozen=True, slots=True)
+class PageSpec:
+    """One page to render."""
+
+    url: Url
+    """Output path relative to the site root."""
+    template: str
+    """Template file name in templates/."""
+    context: dict
+    """Page-kind specific context (the common context is added by render)."""
+    title: str
+    """Page title (without the site name)."""
+    description: str
+    """One-sentence description for meta tags."""
+
+
+class Here:
+    """Helpers bound to one page: relative URLs and Markdown rendered for that page."""
+
+    def __init__(self, dossier: Dossier, url: Url):
+        self.dossier, self.page = dossier, url
+
+    def url(self, target: str) -> str:
+        """Relative link from this page to another output file."""
+        return relative(self.page, Url(target))
+
+    def ref(self, slug: str) -> str:
+        """Relative link to a record's page."""
+        return relative(self.page, self.dossier.url(slug))
+
+    def quote(self, quote: Quote) -> str:
+        """Relative link to a quote's anchor in the quote index."""
+        return relative(self.page, quote_url(quote.id))
+
+    def name(self, slug: str) -> str:
+        return self.dossier.name(slug)
+
+    def kind(self, slug: str) -> str:
+        return self.dossier.kind(slug)
+
+    def resolve(self, target: str):
+        if target not in self.dossier.entities:
+            return None
+        return self.ref(target), self.name(target), self.kind(target)
+
+    def markdown(self, text: str) -> Markup:
+        return Markup(render_markdown(text or "", self.resolve))
+
+    def inline(self, text: str) -> Markup:
+        return Markup(render_inline(text or "", self.resolve))
+
+    def nav(self) -> list[tuple[str, str, bool]]:
+        return [(label, self.url(url), url == self.page) for url, label in NAV]
+
+    def track(self, slug: str) -> str:
+        """Display name of a timeline track."""
+        return next((t.name for t in self.dossier.site.tracks if t.slug == slug), slug)
+
+    def stylesheet(self) -> str:
+        return self.url(STYLESHEET)
+
+    def role_then(self, slug: str, event: Event):
+        """The position a person held at the time of an event, or None."""
+        person = self.dossier.entities.get(slug)
+        return role_on(person, event) if isinstance(person, Person) else None
+
+
+def plan(dossier: Dossier) -> list[PageSpec]:
+    """Every page of the site, in a stable order."""
+    pages = [home(dossier), timeline(dossier), people_index(dossier), quotes(dossier),
+             sources_index(dossier), discrepancies(dossier), not_found(dossier)]
+    pages += [event_page(dossier, index) for index in range(len(dossier.events))]
+    pages += [PageSpec(page_url("person", p.slug), "person.html", {"person": p}, p.name,
+                       plain(dossier, p.summary)) for p in dossier.people]
+    pages += [PageSpec(page_url("organization", o.slug), "organization.html",
+                       {"organization": o}, o.name, plain(dossier, o.summary))
+              for o in dossier.organizations]
+    pages += [PageSpec(page_url("source", s.slug), "source.html", {"source": s}, s.name,
+                       f"{s.name}: what this dossier cites from it.") for s in dossier.sources]
+    return pages
+
+
+def home(dossier: Dossier) -> PageSpec:
+    site = dossier.site
+    key = [r.slug for r in site.key_people if r.slug in dossier.entities]
+    if not key:
+        counts = Counter({slug: len(events) for slug, events in dossier.events_of.items()
+                          if isinstance(dossier.entities.get(slug), Person)})
+        key = [slug for slug, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:8]]
+    latest = list(reversed(dossier.events[-LATEST:]))
+    return PageSpec(INDEX, "index.html", {"latest": latest, "key_people": key}, site.title,
+                    plain(dossier, site.summary))
+
+
+def timeline(dossier: Dossier) -> PageSpec:
+    years = []
+    for year, in_year in groupby(dossier.events, key=lambda e: e.when.start.year):
+        months = [(month, list(events)) for month, events in
+                  groupby(in_year, key=lambda e: month_heading(e.when.start))]
+        years.append((year, months))
+    return PageSpec(TIMELINE, "timeline.html", {"years": years}, "Timeline",
+                    f"Every event of {dossier.site.title}, in date order.")
+
+
+def event_page(dossier: Dossier, index: int) -> PageSpec:
+    event = dossier.events[index]
+    previous = dossier.events[index - 1] if index > 0 else None
+    following = dossier.events[index + 1] if index + 1 < len(dossier.events) else None
+    return PageSpec(page_url("event", event.slug), "event.html",
+                    {"event": event, "previous": previous, "next": following},
+                    event.title, plain(dossier, event.summary))
+
+
+def people_index(dossier: Dossier) -> PageSpec:
+    return PageSpec(PEOPLE, "people.html", {}, "Who’s who",
+                    "The people and organizations in this dossier.")
+
+
+def quotes(dossier: Dossier) -> PageSpec:
+    speakers = sorted(dossier.quotes_by, key=lambda s: dossier.name(s).casefold())
+    return PageSpec(QUOTES, "quotes.html",
+                    {"by_speaker": [(s, dossier.quotes_by[s]) for s in speakers]},
+                    "Quotes", "Every quotation in the dossier, verbatim, with its source.")
+
+
+def sources_index(dossier: Dossier) -> PageSpec:
+    return PageSpec(SOURCES, "sources.html", {}, "Sources",
+                    "Every source this dossier relies on, and what cites it.")
+
+
+def discrepancies(dossier: Dossier) -> PageSpec:
+    return PageSpec(DISCREPANCIES, "discrepancies.html", {}, "Discrepancies",
+                    "Every point where the sources disagree or are uncertain.")
+
+
+def not_found(dossier: Dossier) -> PageSpec:
+    return PageSpec(NOT_FOUND, "404.html", {}, "Page not found",
+                    "This page does not exist.")
+
+
+def plain(dossier: Dossier, markdown_text: str) -> str:
+    """A one-line plain-text version of a Markdown summary, for meta descriptions."""
+    def label(match) -> str:
+        slug = match.group(1).strip()
+        return match.group(2) or (dossier.name(slug) if slug in dossier.entities else slug)
+    text = WIKILINK_RE.sub(label, markdown_text)
+    return " ".join(text.replace("**", "").replace("`", "").split())

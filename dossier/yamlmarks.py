@@ -1,0 +1,90 @@
+"""Parse YAML into dicts and lists that remember the line of each key and item.
+
+Dates stay strings (the timestamp resolver is removed) so that '2025-11' and
+'2025-11-03' keep their precision; the C loader is used when PyYAML has it.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+_BaseLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class LineDict(dict):
+    """A mapping from YAML that knows its own line and the line of each key."""
+
+    __slots__ = ("line", "lines")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.line: int = 0
+        self.lines: dict = {}
+
+    def line_of(self, key) -> int:
+        """1-based line of ``key`` (the mapping's own line if the key is absent)."""
+        return self.lines.get(key, self.line)
+
+
+class LineList(list):
+    """A sequence from YAML that knows its own line and the line of each item."""
+
+    __slots__ = ("line", "lines")
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.line: int = 0
+        self.lines: list[int] = []
+
+    def line_of(self, index: int) -> int:
+        return self.lines[index] if 0 <= index < len(self.lines) else self.line
+
+
+class MarkedLoader(_BaseLoader):
+    """Safe loader whose mappings and sequences carry line numbers."""
+
+
+# No implicit timestamps: a date's precision is the length of its text.
+MarkedLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _construct_map(loader: MarkedLoader, node: yaml.MappingNode):
+    data = LineDict()
+    data.line = node.start_mark.line + 1
+    yield data
+    loader.flatten_mapping(node)
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if not isinstance(key, (str, int, float, bool)) and key is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "found an unhashable key", key_node.start_mark)
+        if key in data:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark)
+        data[key] = loader.construct_object(value_node, deep=True)
+        data.lines[key] = key_node.start_mark.line + 1
+
+
+def _construct_seq(loader: MarkedLoader, node: yaml.SequenceNode):
+    data = LineList()
+    data.line = node.start_mark.line + 1
+    yield data
+    for item in node.value:
+        data.append(loader.construct_object(item, deep=True))
+        data.lines.append(item.start_mark.line + 1)
+
+
+MarkedLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
+MarkedLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
+
+
+def parse_yaml(text: str):
+    """Parse one YAML document; raise yaml.YAMLError (with marks) on bad input."""
+    loader = MarkedLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
