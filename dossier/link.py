@@ -290,11 +290,25 @@ def _freeze(index, unique: bool = False) -> dict:
 
 
 def role_on(person: Person, event: Event) -> Position | None:
-    """The position a person held when an event happened ('then Prime Minister')."""
+    """The position a person held when an event happened ('then Prime Minister').
+
+    A position's known span runs from ``start`` (or, when the start is not known, the
+    ``in_office`` date the sources attest) to ``end`` (or, without an end, open when the
+    start is known and the ``in_office`` period otherwise). Unknown spans never match.
+    """
     start, end = event.when.start.first_day(), (event.when.end or event.when.start).last_day()
-    for position in person.positions:
-        began = position.start.first_day() if position.start else None
-        ended = position.end.last_day() if position.end else None
+    for position in reversed(person.positions):
+        began, ended = _span(position)
         if began is not None and began <= end and (ended is None or ended >= start):
             return position
     return None
+
+
+def _span(position: Position):
+    attested = position.in_office
+    began = position.start or attested
+    if position.end is not None:
+        ended = position.end
+    else:
+        ended = attested if position.start is None else None
+    return (began.first_day() if began else None, ended.last_day() if ended else None)

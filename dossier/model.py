@@ -173,6 +173,8 @@ class Position:
     """When the role began, if known."""
     end: PartialDate | None = None
     """When it ended, if it has."""
+    in_office: PartialDate | None = None
+    """A date the sources show the role held, when start and end are not known."""
     acting: bool = False
     """True for an acting or interim holder."""
     note: str | None = None

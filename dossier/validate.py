@@ -28,7 +28,8 @@ QUOTE_KEYS = ("id", "speaker", "text", "lang", "translation", "said", "occasion"
               "via", "context", "responds_to")
 PERSON_KEYS = ("name", "aliases", "country", "party", "positions", "summary", "as_of",
                "sources")
-POSITION_KEYS = ("title", "organization", "start", "end", "acting", "note", "sources")
+POSITION_KEYS = ("title", "organization", "start", "end", "in_office", "acting", "note",
+                 "sources")
 ORGANIZATION_KEYS = ("name", "aliases", "country", "kind", "parent", "summary", "as_of",
                      "sources")
 SOURCE_KEYS = ("name", "kind", "publisher", "published", "url", "lang", "archive",
@@ -218,7 +219,8 @@ def validate_positions(f: Fields) -> tuple[Position, ...]:
         if start and end and end.last_day() < start.first_day():
             p.error("end", f"ends ({end}) before it starts ({start})")
         position = Position(title or "", p.ref("organization"), start, end,
-                            p.boolean("acting"), p.text("note"), p.citations("sources"))
+                            p.date("in_office"), p.boolean("acting"), p.text("note"),
+                            p.citations("sources"))
         p.finish()
         if title:
             positions.append(position)
