@@ -114,7 +114,9 @@ def link(content: Content, problems: list[ContentProblem]) -> Dossier:
         entities=entities, quotes_by_id=quotes_by_id,
         events_of=_freeze(events_of), quotes_by=_freeze(quotes_by),
         mentions_of=_mentions(content, events, check), cited_by=_freeze(cited_by, unique=True),
-        related_of=_freeze(related_of, unique=True),
+        related_of={slug: tuple(sorted({e.slug: e for e in found}.values(),
+                                       key=lambda e: (e.when.sort_key(), e.slug)))
+                    for slug, found in related_of.items()},
         members_of=_freeze(members_of), children_of=_freeze(children_of),
         conflicts=tuple((e, c) for e in events for c in e.conflicts),
         event_index={e.slug: i for i, e in enumerate(events)})

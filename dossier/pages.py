@@ -87,6 +87,14 @@ class Here:
     def nav(self) -> list[tuple[str, str, bool]]:
         return [(label, self.url(url), url == self.page) for url, label in NAV]
 
+    def role_label(self, record) -> str:
+        """'Former Prime Minister of Peru' or 'President of Mexico': the latest role."""
+        positions = getattr(record, "positions", ())
+        if not positions:
+            return ""
+        latest = positions[-1]
+        return f"Former {latest.title}" if latest.end is not None else latest.title
+
     def track(self, slug: str) -> str:
         """Display name of a timeline track."""
         return next((t.name for t in self.dossier.site.tracks if t.slug == slug), slug)

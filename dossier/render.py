@@ -25,6 +25,7 @@ def make_environment(templates: dict[str, str]) -> jinja2.Environment:
         loader=jinja2.FunctionLoader(lambda name: _source(templates, name)), autoescape=True,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True)
+    env.filters["sentence"] = lambda text: text[:1].upper() + text[1:]
     try:
         for name in sorted(templates):
             env.get_template(name)
