@@ -88,7 +88,7 @@ def link(content: Content, problems: list[ContentProblem]) -> Dossier:
     entities = {record.slug: record for record in
                 (*content.events, *content.people, *content.organizations, *content.sources)}
     tracks = tuple(t.slug for t in content.site.tracks) if content.site.tracks else None
-    check = _Checker(entities, problems, tracks)
+    check = _Checker(entities, problems, tracks, content.unreadable)
     events = tuple(sorted(content.events, key=lambda e: (e.when.sort_key(), e.slug)))
     quotes = [q for e in events for q in e.quotes]
     quotes_by_id = _index_quotes(quotes, problems)
@@ -126,8 +126,9 @@ class _Checker:
     """Resolves refs against the entity table, recording problems."""
 
     def __init__(self, entities: dict, problems: list[ContentProblem],
-                 tracks: tuple[str, ...] | None):
+                 tracks: tuple[str, ...] | None, unreadable: frozenset[str]):
         self.entities, self.problems, self.tracks = entities, problems, tracks
+        self.unreadable = unreadable
 
     def track(self, event: Event) -> None:
         """An event's track must be one of the tracks listed in dossier.yaml."""
@@ -141,6 +142,9 @@ class _Checker:
             return None
         target = self.entities.get(ref.slug)
         wanted = " or ".join(kinds)
+        article = "an" if wanted[0] in "aeiou" else "a"
+        if target is None and ref.slug in self.unreadable:
+            return None  # its file failed to parse; that problem is already reported
         if target is None:
             candidates = [s for s, e in self.entities.items() if KIND_OF[type(e)] in kinds]
             self.problem(owner, ref.line, ref.field,
@@ -148,7 +152,7 @@ class _Checker:
             return None
         if KIND_OF[type(target)] not in kinds:
             self.problem(owner, ref.line, ref.field, f"'{ref.slug}' is a "
-                         f"{KIND_OF[type(target)]}, not a {wanted}")
+                         f"{KIND_OF[type(target)]}, not {article} {wanted}")
             return None
         return target
 
@@ -247,8 +251,16 @@ def _texts(content: Content, events: tuple[Event, ...]):
     the field's own line.
     """
     site = content.site
+    lines = dict(site.line_of)
     yield site, Url("index.html"), site.title, "home", "summary", site.summary, \
-        dict(site.line_of).get("summary"), False
+        lines.get("summary"), False
+    for question in site.open_questions:
+        yield site, Url("index.html"), site.title, "home", "open_questions", question.text, \
+            lines.get("open_questions"), False
+    for fact in site.key_facts:
+        if fact.note:
+            yield site, Url("index.html"), site.title, "home", "key_facts", fact.note, \
+                lines.get("key_facts"), False
     for event in events:
         page, lines = page_url("event", event.slug), dict(event.line_of)
         yield event, page, event.title, "event", "summary", event.summary, \
@@ -276,6 +288,8 @@ def _mentions(content: Content, events, check: _Checker) -> dict[Slug, tuple[Bac
     for owner, page, title, kind, field, text, line, is_body in _texts(content, events):
         for wikilink in find_wikilinks(text):
             target = check.entities.get(Slug(wikilink.target))
+            if target is None and wikilink.target in check.unreadable:
+                continue
             if target is None:
                 where = (line or 1) + wikilink.line if is_body else line
                 check.problem(owner, where, field, f"unknown link target '[[{wikilink.target}]]'"

@@ -63,14 +63,18 @@ def split_front_matter(text: str) -> tuple[str, str, int] | None:
     return None
 
 
-def yaml_problem(path: str, error: yaml.YAMLError) -> ContentProblem:
+def yaml_problem(path: str, error: yaml.YAMLError, text: str = "") -> ContentProblem:
     """Translate a PyYAML error into a located problem, keeping its line."""
     mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
     line = mark.line + 1 if mark is not None else None
-    what = getattr(error, "problem", None) or str(error)
-    context = getattr(error, "context", None)
-    message = f"invalid YAML: {what}" + (f" ({context})" if context else "")
-    if "\t" in message or "found character '\\t'" in message:
+    message = f"invalid YAML: {getattr(error, 'problem', None) or error}"
+    context, context_mark = getattr(error, "context", None), getattr(error, "context_mark", None)
+    if context:
+        started = f" that starts on line {context_mark.line + 1}" if (
+            context_mark is not None and context_mark.line + 1 != line) else ""
+        message += f" ({context}{started})"
+    lines = text.split("\n")
+    if line is not None and 0 < line <= len(lines) and lines[line - 1].startswith("\t"):
         message += "; indent with spaces, not tabs"
     return ContentProblem(path, line, "", message)
 
@@ -89,7 +93,7 @@ def parse_record(kind: str, path: SourcePath, slug: str, text: str) -> Record | 
     try:
         data = parse_yaml(yaml_text)
     except yaml.YAMLError as error:
-        return yaml_problem(path, error)
+        return yaml_problem(path, error, yaml_text)
     if data is None:
         return ContentProblem(path, 1, "", "empty file: expected YAML fields")
     if not isinstance(data, LineDict):
@@ -98,12 +102,14 @@ def parse_record(kind: str, path: SourcePath, slug: str, text: str) -> Record | 
     return Record(kind, path, slug, data, body, body_line)
 
 
-def display_path(file: Path) -> SourcePath:
-    """The path to show in messages: relative to the working directory when inside it."""
-    try:
-        return SourcePath(os.path.relpath(file))
-    except ValueError:
-        return SourcePath(str(file))
+def display_path(file: Path, project: Path) -> SourcePath:
+    """The path to show in messages: relative to the working directory when the file is
+    inside it, else relative to the project folder (so 'content/events/x.md')."""
+    file = file.absolute()
+    for base in (Path.cwd(), project.absolute()):
+        if base in file.parents:
+            return SourcePath(file.relative_to(base).as_posix())
+    return SourcePath(os.fspath(file))
 
 
 def read_text(file: Path, shown: SourcePath) -> str | ContentProblem:
@@ -135,24 +141,43 @@ def content_files(content: Path) -> list[tuple[str, Path]]:
     return found
 
 
-def load_content(content: Path) -> tuple[list[Record], list[ContentProblem]]:
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    """What load_content found."""
+
+    records: list[Record]
+    """Every file that parsed."""
+    problems: list[ContentProblem]
+    """Every file that did not, and why."""
+    unreadable: frozenset[str]
+    """Slugs of files that exist but could not be parsed (their problem is reported once;
+    references to them are not reported again as unknown)."""
+
+
+def load_content(content: Path) -> Loaded:
     """Read every content file; return the records and the problems met on the way."""
     records: list[Record] = []
     problems: list[ContentProblem] = []
+    unreadable: set[str] = set()
     if not (content / SITE_FILE).is_file():
-        shown = display_path(content / SITE_FILE)
-        return [], [ContentProblem(shown, None, "", "missing: every dossier needs "
-                                   "content/dossier.yaml with at least title and summary")]
+        shown = display_path(content / SITE_FILE, content.parent)
+        return Loaded([], [ContentProblem(shown, None, "", "missing: every dossier needs "
+                                          "content/dossier.yaml with at least title and "
+                                          "summary")], frozenset())
     for kind, file in content_files(content):
-        shown = display_path(file)
+        shown = display_path(file, content.parent)
         if not kind:
             problems.append(ContentProblem(shown, None, "", _misplaced(file)))
             continue
         text = read_text(file, shown)
         result = text if isinstance(text, ContentProblem) else \
             parse_record(kind, shown, file.stem, text)
-        (problems if isinstance(result, ContentProblem) else records).append(result)
-    return records, problems
+        if isinstance(result, ContentProblem):
+            problems.append(result)
+            unreadable.add(file.stem)
+        else:
+            records.append(result)
+    return Loaded(records, problems, frozenset(unreadable))
 
 
 def _misplaced(file: Path) -> str:

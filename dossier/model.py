@@ -305,3 +305,5 @@ class Content:
     people: tuple[Person, ...]
     organizations: tuple[Organization, ...]
     sources: tuple[Source, ...]
+    unreadable: frozenset[str] = frozenset()
+    """Slugs of files that failed to parse: references to them are not errors twice."""

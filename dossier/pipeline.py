@@ -36,8 +36,9 @@ class BuildReport:
 
 def compile_dossier(project: Project) -> tuple[Dossier, list[ContentProblem]]:
     """Load, validate and link; raise ContentErrors if any error was found."""
-    records, problems = load_content(project.content)    # the only read of content/
-    content = validate(records, problems)
+    loaded = load_content(project.content)                # the only read of content/
+    problems = loaded.problems
+    content = validate(loaded.records, problems, loaded.unreadable)
     if content is None:
         raise ContentErrors(problems)
     dossier = link(content, problems)                     # needs every record loaded

@@ -36,7 +36,8 @@ SOURCE_KEYS = ("name", "kind", "publisher", "published", "url", "lang", "archive
                "description", "via")
 
 
-def validate(records: list[Record], problems: list[ContentProblem]) -> Content | None:
+def validate(records: list[Record], problems: list[ContentProblem],
+             unreadable: frozenset[str] = frozenset()) -> Content | None:
     """Build the model from records; append every problem found to ``problems``.
 
     Returns None when no usable site record exists (the build cannot go on).
@@ -55,7 +56,8 @@ def validate(records: list[Record], problems: list[ContentProblem]) -> Content |
         bucket.append(builder(record, problems, site.language if site else "en"))
     if site is None:
         return None
-    return Content(site, tuple(events), tuple(people), tuple(organizations), tuple(sources))
+    return Content(site, tuple(events), tuple(people), tuple(organizations), tuple(sources),
+                   unreadable)
 
 
 def lines_of(record: Record) -> tuple[tuple[str, int], ...]:

@@ -1,0 +1,57 @@
+"""Shared test helpers: fixture dossiers copied into tmp_path, in-process CLI runs, HTML parsing."""
+
+from __future__ import annotations
+
+import io
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+
+from dossier.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SEEDS = REPO.parent / "shared" / "seeds"
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def lines(self) -> list[str]:
+        return self.err.splitlines()
+
+
+def run_cli(*argv: str | Path) -> Run:
+    """Run the command line in-process, capturing its output."""
+    out, err = io.StringIO(), io.StringIO()
+    code = main([str(a) for a in argv], out=out, err=err)
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the minimal fixture dossier, safe to edit."""
+    root = tmp_path / "project"
+    shutil.copytree(FIXTURES / "minimal", root)
+    return root
+
+
+def build(root: Path, *extra: str) -> Run:
+    return run_cli("--root", root, "--out", root / "site", *extra)
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text("utf-8"), "html.parser")
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    """Every file under a folder, by relative path, for before/after comparisons."""
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}

@@ -1,0 +1,142 @@
+"""Whole-site builds of the fixture dossier: pages, links, backlinks, determinism, atomicity."""
+
+from pathlib import Path
+
+from conftest import build, run_cli, snapshot, soup
+from sitecheck import broken_links, reachable
+
+
+def built(project: Path) -> Path:
+    result = build(project)
+    assert result.code == 0, result.err
+    return project / "site"
+
+
+def test_every_page_kind_is_written(project):
+    site = built(project)
+    for rel in ["index.html", "timeline.html", "people.html", "quotes.html", "sources.html",
+                "discrepancies.html", "404.html", "assets/style.css",
+                "events/2025-11-03-break.html", "people/ana-lopez.html",
+                "organizations/ruritania-government.html", "sources/wire-report.html"]:
+        assert (site / rel).is_file(), rel
+
+
+def test_links_all_resolve_and_every_page_is_reachable_from_home(project):
+    site = built(project)
+    assert broken_links(site) == []
+    pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
+    assert pages - reachable(site) == {"404.html"}
+
+
+def test_no_link_points_at_a_bare_directory(project):
+    site = built(project)
+    for page in site.rglob("*.html"):
+        for a in soup(page).find_all("a", href=True):
+            assert not a["href"].split("#")[0].endswith("/"), (page, a["href"])
+
+
+def test_timeline_groups_by_year_and_month_with_honest_dates(project):
+    page = soup(built(project) / "timeline.html")
+    assert [h.get_text() for h in page.find_all("h2")] == ["2022", "2025"]
+    assert [h.get_text() for h in page.find_all("h3")] == [
+        "December 2022", "2025, month not known", "November 2025"]
+    times = [(t["datetime"], t.get_text()) for t in page.select("main time")]
+    assert ("2022-12", "December 2022") in times
+    assert ("2025", "2025") in times
+    assert ("2025-11-03", "3 November 2025") in times
+
+
+def test_event_page_shows_everything_about_the_event(project):
+    page = soup(built(project) / "events/2025-11-03-break.html")
+    assert page.h1.get_text() == "Relations broken"
+    assert page.find("time")["datetime"] == "2025-11-03"
+    quote = page.find("figure", class_="quote")
+    assert quote.blockquote.get_text(strip=True) == "We have decided to break relations."
+    assert quote.find("a", class_="permalink")["href"] == "../quotes.html#q-break-announcement"
+    assert [c.get_text() for c in quote.find_all("cite")] == ["Wire report", "The Daily Paper"]
+    assert page.find("aside", class_="conflict-note").h3.get_text() == "Date announced"
+    assert page.find("a", rel="prev")["href"] == "2025-11-year-background.html"
+    related = page.find("section", attrs={"aria-labelledby": "related-h"})
+    assert related.a["href"] == "2022-12-coup-attempt.html"
+
+
+def test_profile_lists_roles_events_quotes_and_mentions(project):
+    site = built(project)
+    person = soup(site / "people/ana-lopez.html")
+    assert person.h1.get_text() == "Ana López"
+    assert "Prime Minister" in person.find("table", class_="roles").get_text()
+    events = person.find("section", attrs={"aria-labelledby": "events-h"})
+    assert [a["href"] for a in events.find_all("a")] == ["../events/2022-12-coup-attempt.html"]
+    mentions = person.find("section", attrs={"aria-labelledby": "mentions-h"})
+    assert {a["href"] for a in mentions.find_all("a")} == {
+        "../index.html", "../events/2022-12-coup-attempt.html"}
+    org = soup(site / "organizations/ruritania-government.html")
+    said = org.find("section", attrs={"aria-labelledby": "quotes-h"})
+    assert said.blockquote.get_text(strip=True) == "We have decided to break relations."
+    members = org.find("section", attrs={"aria-labelledby": "members-h"})
+    assert members.a["href"] == "../people/ana-lopez.html"
+
+
+def test_event_shows_role_held_at_the_time(project):
+    page = soup(built(project) / "events/2022-12-coup-attempt.html")
+    item = page.find("ul", class_="participants").li
+    assert item.get_text(" ", strip=True).startswith("Ana López , then Prime Minister")
+
+
+def test_source_page_lists_what_cites_it(project):
+    page = soup(built(project) / "sources/newspaper.html")
+    cited = page.find("section", attrs={"aria-labelledby": "cited-h"})
+    assert {a["href"] for a in cited.find_all("a")} == {
+        "../events/2025-11-03-break.html", "../events/2025-11-year-background.html"}
+
+
+def test_quote_index_has_stable_anchors(project):
+    page = soup(built(project) / "quotes.html")
+    figure = page.find(id="q-break-announcement")
+    assert figure.name == "figure"
+    assert page.find("a", href="#q-break-announcement") is not None
+
+
+def test_output_is_deterministic(project, tmp_path):
+    first = snapshot(built(project))
+    assert run_cli("--root", project, "--out", tmp_path / "again").code == 0
+    assert snapshot(tmp_path / "again") == first
+
+
+def test_out_refuses_a_folder_it_did_not_make(project, tmp_path):
+    precious = tmp_path / "precious"
+    precious.mkdir()
+    (precious / "thesis.txt").write_text("irreplaceable")
+    result = run_cli("--root", project, "--out", precious)
+    assert result.code == 1
+    assert "refusing to replace" in result.err and "no .dossier-build file" in result.err
+    assert (precious / "thesis.txt").read_text() == "irreplaceable"
+
+
+def test_out_refuses_the_project_and_content_folders(project):
+    for target in (project, project / "content", project.parent):
+        result = run_cli("--root", project, "--out", target)
+        assert result.code == 1, target
+        assert "refusing to write the site" in result.err
+    assert (project / "content/dossier.yaml").is_file()
+
+
+def test_rebuild_replaces_previous_output_and_removes_stale_pages(project):
+    site = built(project)
+    (site / "events/stale.html").write_text("old")
+    (project / "content/events/2025-11-year-background.md").unlink()
+    assert build(project).code == 0
+    assert not (site / "events/stale.html").exists()
+    assert not (site / "events/2025-11-year-background.html").exists()
+    assert not list(site.parent.glob(".site.tmp-*"))
+
+
+def test_template_error_names_template_and_line(project, tmp_path):
+    templates = tmp_path / "templates"
+    import shutil
+    shutil.copytree(Path(__file__).resolve().parent.parent / "templates", templates)
+    shutil.copytree(templates, project / "templates")
+    (project / "templates/timeline.html").write_text("{% extends 'base.html' %}\n{% block main %}\n{{ nope }\n{% endblock %}\n")
+    result = build(project)
+    assert result.code == 1
+    assert result.err.startswith("error: templates/timeline.html:3: template error:")

@@ -1,0 +1,75 @@
+"""Loading: front matter splitting with line numbers, YAML with marks, file-level problems."""
+
+import pytest
+
+from dossier.errors import ContentProblem
+from dossier.load import Record, parse_record, split_front_matter
+from dossier.yamlmarks import parse_yaml
+
+
+def test_front_matter_split_keeps_file_line_numbers():
+    text = "---\ntitle: A\ndate: 2025\n---\nBody line one\nline two\n"
+    yaml_text, body, body_line = split_front_matter(text)
+    assert body == "Body line one\nline two\n"
+    assert body_line == 5
+    data = parse_yaml(yaml_text)
+    assert data.line_of("title") == 2 and data.line_of("date") == 3
+
+
+def test_front_matter_absent_or_unclosed():
+    assert split_front_matter("title: x\n") is None
+    assert split_front_matter("---\ntitle: x\n") is None
+
+
+def test_yaml_lines_for_nested_items():
+    data = parse_yaml("a: 1\nlist:\n  - x: 1\n  - y\n")
+    assert data.line_of("list") == 2
+    assert data["list"].line_of(0) == 3 and data["list"].line_of(1) == 4
+    assert data["list"][0].line_of("x") == 3
+
+
+def test_yaml_keeps_dates_as_text():
+    data = parse_yaml("a: 2025-11-03\nb: 2025-11\nc: 2025\n")
+    assert data == {"a": "2025-11-03", "b": "2025-11", "c": 2025}
+
+
+def event(text: str):
+    return parse_record("event", "content/events/x.md", "x", text)
+
+
+def test_bom_and_crlf_are_accepted():
+    record = event("\ufeff---\r\ntitle: A\r\ndate: 2025\r\n---\r\nBody\r\n")
+    assert isinstance(record, Record)
+    assert record.data["title"] == "A"
+    assert record.body == "Body\n" and record.body_line == 5
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("", "content/events/x.md:1: empty file: an event starts with a '---' line, its YAML "
+         "fields, and a closing '---' line"),
+    ("---\ntitle: A\n", "content/events/x.md:1: no front matter: an event starts with a "
+                        "'---' line, its YAML fields, and a closing '---' line"),
+    ("---\ntitle: A\ntitle: B\n---\n", "content/events/x.md:3: invalid YAML: duplicate key "
+                                       "'title'"),
+    ("---\n- a\n- b\n---\n", "content/events/x.md:1: expected YAML fields (key: value), "
+                             "got a LineList"),
+])
+def test_file_level_problems_name_file_and_line(text, expected):
+    problem = event(text)
+    assert isinstance(problem, ContentProblem)
+    assert str(problem) == expected
+
+
+def test_tab_indentation_is_explained():
+    problem = parse_record("person", "content/people/p.yaml", "p", "name: A\nsources:\n\t- x\n")
+    assert isinstance(problem, ContentProblem)
+    assert problem.line == 3
+    assert "indent with spaces, not tabs" in problem.message
+
+
+def test_yaml_syntax_error_names_where_the_construct_started():
+    problem = event("---\ntitle: [unclosed\ndate: 2025\n---\n")
+    assert isinstance(problem, ContentProblem)
+    assert (problem.path, problem.line) == ("content/events/x.md", 3)
+    assert problem.message.startswith("invalid YAML: ")
+    assert problem.message.endswith("(while parsing a flow sequence that starts on line 2)")
