@@ -70,7 +70,7 @@ def check_quotes(dossier: Dossier, archive: dict[str, str]) -> CheckResult:
 def _mismatch(quote: Quote, source: Source, haystack: str) -> ContentProblem:
     needle = normalize(quote.text)
     closest = _closest(needle, haystack)
-    hint = f"; closest passage: \"{closest}\"" if closest else ""
+    hint = f"; nearest passage: …{closest}…" if closest else ""
     return ContentProblem(quote.path, quote.line, quote.field,
                           f"quote '{quote.id}' is not verbatim in the archived copy of "
                           f"'{source.slug}' ({source.archive}){hint}")
@@ -80,7 +80,12 @@ def _closest(needle: str, haystack: str) -> str:
     """The passage of the haystack most like the needle, for the error message."""
     if not needle or not haystack:
         return ""
-    size, step = len(needle), max(1, len(needle) // 4)
-    windows = (haystack[i:i + size] for i in range(0, max(1, len(haystack) - size + 1), step))
-    best = max(windows, key=lambda w: difflib.SequenceMatcher(None, needle, w).ratio())
-    return best if difflib.SequenceMatcher(None, needle, best).ratio() > 0.5 else ""
+    matcher = difflib.SequenceMatcher(None, haystack, needle, autojunk=False)
+    match = matcher.find_longest_match(0, len(haystack), 0, len(needle))
+    if match.size < min(12, len(needle)):
+        return ""
+    start = max(0, match.a - match.b)
+    start = haystack.rfind(" ", 0, start + 1) + 1 if start else 0
+    end = start + len(needle) + len(needle) // 5
+    end = haystack.find(" ", end) if haystack.find(" ", end) != -1 else len(haystack)
+    return haystack[start:end].strip()
