@@ -40,6 +40,8 @@ def parse(argv: list[str]) -> argparse.Namespace:
         _common(sub)
         sub.add_argument("--out", type=Path, default=None,
                          help="output folder (default: ROOT/site)")
+        sub.add_argument("--no-cache", action="store_true",
+                         help="ignore and do not update the build cache (a clean build)")
         if name == "check":
             sub.add_argument("--archive", type=Path, default=None,
                              help="folder of plain-text copies of sources (see a source's archive field)")
@@ -79,15 +81,24 @@ def _project(args: argparse.Namespace):
 
 def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .pipeline import build
-    report = build(_project(args))
+    project = _project(args)
+    report = build(project, use_cache=not args.no_cache)
     for warning in report.warnings:
         print(warning, file=err)
-    d = report.dossier
-    print(f"built {report.pages} files into {_project(args).out} in {report.seconds:.2f} s "
-          f"({len(d.events)} events, {len(d.people)} people, {len(d.organizations)} "
-          f"organizations, {len(d.sources)} sources, {len(d.quotes)} quotes; "
-          f"{len(report.warnings)} warnings)", file=out)
+    print(summary(report, project), file=out)
     return 0
+
+
+def summary(report, project) -> str:
+    """The one-line summary of a build."""
+    d = report.dossier
+    unchanged = report.total - report.written
+    removed = f", {report.removed} removed" if report.removed else ""
+    return (f"built {project.out}: {report.written} files written, {unchanged} unchanged"
+            f"{removed}, {report.rendered} pages rendered in {report.seconds:.2f} s "
+            f"({len(d.events)} events, {len(d.people)} people, {len(d.organizations)} "
+            f"organizations, {len(d.sources)} sources, {len(d.quotes)} quotes; "
+            f"{len(report.warnings)} warnings)")
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -95,7 +106,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .load import load_archive
     from .pipeline import compile_dossier
     project = _project(args)
-    dossier, warnings = compile_dossier(project)
+    dossier, warnings, _ = compile_dossier(project)
     for warning in warnings:
         print(warning, file=err)
     if args.archive is None:

@@ -33,6 +33,8 @@ class Backlink:
     """Kind of the record whose page it is ('event', 'person', ... or 'home')."""
     detail: str | None = None
     """A role, a locator or a note, when there is one."""
+    owner: str = ""
+    """Slug of the record whose page it is ('' for the home page)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,8 @@ class Dossier:
     """Person/organization -> (event, role) it takes part in, in date order."""
     quotes_by: dict[Slug, tuple[Quote, ...]]
     """Speaker -> quotes, in date order."""
+    quotes_from: dict[Slug, tuple[Quote, ...]]
+    """Source -> quotes it reports or is credited for, in date order."""
     mentions_of: dict[Slug, tuple[Backlink, ...]]
     """Record -> pages whose text links to it with [[...]]."""
     cited_by: dict[Slug, tuple[Backlink, ...]]
@@ -113,6 +117,7 @@ def link(content: Content, problems: list[ContentProblem]) -> Dossier:
         quotes=tuple(sorted(quotes, key=lambda q: q.said.sort_key())),
         entities=entities, quotes_by_id=quotes_by_id,
         events_of=_freeze(events_of), quotes_by=_freeze(quotes_by),
+        quotes_from=_quotes_from(quotes),
         mentions_of=_mentions(content, events, check), cited_by=_freeze(cited_by, unique=True),
         related_of={slug: tuple(sorted({e.slug: e for e in found}.values(),
                                        key=lambda e: (e.when.sort_key(), e.slug)))
@@ -164,7 +169,8 @@ class _Checker:
         for cite in cites:
             if self.ref(owner, cite.source, ("source",)):
                 detail = cite.locator or cite.note
-                cited_by[cite.source.slug].append(Backlink(page, title, kind, detail))
+                cited_by[cite.source.slug].append(
+                    Backlink(page, title, kind, detail, _owner_slug(owner)))
 
 
 def _index_quotes(quotes: list[Quote], problems: list[ContentProblem]) -> dict[str, Quote]:
@@ -202,7 +208,7 @@ def _link_event(event: Event, check: _Checker, quotes_by_id, events_of, quotes_b
         check.citations(quote, (quote.source,), page, event.title, "event", cited_by)
         for ref in quote.via:
             if check.ref(quote, ref, ("source",)):
-                cited_by[ref.slug].append(Backlink(page, event.title, "event", "quote"))
+                cited_by[ref.slug].append(Backlink(page, event.title, "event", "quote", event.slug))
         if quote.responds_to and quote.responds_to.slug not in quotes_by_id:
             check.problem(quote, quote.responds_to.line, quote.responds_to.field,
                           f"unknown quote id '{quote.responds_to.slug}'"
@@ -295,8 +301,23 @@ def _mentions(content: Content, events, check: _Checker) -> dict[Slug, tuple[Bac
                 check.problem(owner, where, field, f"unknown link target '[[{wikilink.target}]]'"
                               + did_you_mean(wikilink.target, check.entities))
             elif page != page_url(KIND_OF[type(target)], target.slug):
-                mentions[target.slug].append(Backlink(page, title, kind))
+                mentions[target.slug].append(Backlink(page, title, kind, None, _owner_slug(owner)))
     return _freeze(mentions, unique=True)
+
+
+def _quotes_from(quotes: list[Quote]) -> dict[Slug, tuple[Quote, ...]]:
+    found = defaultdict(list)
+    for quote in sorted(quotes, key=lambda q: q.said.sort_key()):
+        for slug in dict.fromkeys([quote.source.source.slug, *(r.slug for r in quote.via)]):
+            found[slug].append(quote)
+    return _freeze(found)
+
+
+def _owner_slug(owner) -> str:
+    """The slug of the record a problem or backlink belongs to ('' for the site)."""
+    if isinstance(owner, Quote):
+        return owner.event
+    return getattr(owner, "slug", "")
 
 
 def _freeze(index, unique: bool = False) -> dict:

@@ -6,8 +6,9 @@ out) so it is unit-tested and cached; ``load_content`` walks the folders.
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -43,6 +44,8 @@ class Record:
     """Markdown body (events only)."""
     body_line: int = 1
     """Line of the file where the body starts."""
+    digest: str = ""
+    """Hash of the file's path and bytes: equal digests mean an equal record."""
 
 
 def split_front_matter(text: str) -> tuple[str, str, int] | None:
@@ -112,13 +115,17 @@ def display_path(file: Path, project: Path) -> SourcePath:
     return SourcePath(os.fspath(file))
 
 
-def read_text(file: Path, shown: SourcePath) -> str | ContentProblem:
-    """Read a content file as UTF-8, refusing huge or undecodable files."""
+def read_bytes(file: Path, shown: SourcePath) -> bytes | ContentProblem:
+    """Read a content file, refusing huge ones before reading them."""
     size = file.stat().st_size
     if size > MAX_FILE_BYTES:
         return ContentProblem(shown, None, "", f"file is {size} bytes; the limit is "
                               f"{MAX_FILE_BYTES} bytes")
-    raw = file.read_bytes()
+    return file.read_bytes()
+
+
+def decode(raw: bytes, shown: SourcePath) -> str | ContentProblem:
+    """UTF-8 text of a file, or where its first undecodable byte is."""
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -154,8 +161,19 @@ class Loaded:
     references to them are not reported again as unknown)."""
 
 
-def load_content(content: Path) -> Loaded:
-    """Read every content file; return the records and the problems met on the way."""
+def file_digest(kind: str, shown: str, raw: bytes) -> str:
+    """Identity of a content file's parse: its kind, its path and its bytes."""
+    return hashlib.blake2b(b"%s\0%s\0%s" % (kind.encode(), shown.encode(), raw),
+                           digest_size=16).hexdigest()
+
+
+def load_content(content: Path, known: dict[str, Record] | None = None) -> Loaded:
+    """Read every content file; return the records and the problems met on the way.
+
+    ``known`` maps digests to records parsed by an earlier build: an unchanged file is
+    not parsed again.
+    """
+    known = known or {}
     records: list[Record] = []
     problems: list[ContentProblem] = []
     unreadable: set[str] = set()
@@ -169,15 +187,29 @@ def load_content(content: Path) -> Loaded:
         if not kind:
             problems.append(ContentProblem(shown, None, "", _misplaced(file)))
             continue
-        text = read_text(file, shown)
-        result = text if isinstance(text, ContentProblem) else \
-            parse_record(kind, shown, file.stem, text)
+        result = load_file(kind, file, shown, known)
         if isinstance(result, ContentProblem):
             problems.append(result)
             unreadable.add(file.stem)
         else:
             records.append(result)
     return Loaded(records, problems, frozenset(unreadable))
+
+
+def load_file(kind: str, file: Path, shown: SourcePath,
+              known: dict[str, Record]) -> Record | ContentProblem:
+    """One content file as a record: reused from ``known`` when its bytes are unchanged."""
+    raw = read_bytes(file, shown)
+    if isinstance(raw, ContentProblem):
+        return raw
+    key = file_digest(kind, shown, raw)
+    if key in known:
+        return known[key]
+    text = decode(raw, shown)
+    if isinstance(text, ContentProblem):
+        return text
+    record = parse_record(kind, shown, file.stem, text)
+    return record if isinstance(record, ContentProblem) else replace(record, digest=key)
 
 
 def _misplaced(file: Path) -> str:

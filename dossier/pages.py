@@ -24,7 +24,7 @@ from .dates import month_heading
 from .link import Dossier, role_on
 from .markdown import render_inline, render_markdown
 from .model import Event, Person, Quote
-from .wikilinks import WIKILINK_RE
+from .wikilinks import WIKILINK_RE, find_wikilinks
 from .urls import (DISCREPANCIES, INDEX, NOT_FOUND, PEOPLE, QUOTES, SOURCES, STYLESHEET,
                    TIMELINE, Url, page_url, quote_url, relative)
 
@@ -47,13 +47,16 @@ class PageSpec:
     """Page title (without the site name)."""
     description: str
     """One-sentence description for meta tags."""
+    deps: frozenset[str] = frozenset()
+    """Dependency keys known before rendering (see deps.py); rendering adds the rest."""
 
 
 class Here:
     """Helpers bound to one page: relative URLs and Markdown rendered for that page."""
 
-    def __init__(self, dossier: Dossier, url: Url):
+    def __init__(self, dossier: Dossier, url: Url, deps: set[str] | None = None):
         self.dossier, self.page = dossier, url
+        self.deps: set[str] = set() if deps is None else deps
 
     def url(self, target: str) -> str:
         """Relative link from this page to another output file."""
@@ -61,6 +64,7 @@ class Here:
 
     def ref(self, slug: str) -> str:
         """Relative link to a record's page."""
+        self.deps.add(f"rec:{slug}")
         return relative(self.page, self.dossier.url(slug))
 
     def quote(self, quote: Quote) -> str:
@@ -68,12 +72,15 @@ class Here:
         return relative(self.page, quote_url(quote.id))
 
     def name(self, slug: str) -> str:
+        self.deps.add(f"rec:{slug}")
         return self.dossier.name(slug)
 
     def kind(self, slug: str) -> str:
+        self.deps.add(f"rec:{slug}")
         return self.dossier.kind(slug)
 
     def resolve(self, target: str):
+        self.deps.add(f"rec:{target}")
         if target not in self.dossier.entities:
             return None
         return self.ref(target), self.name(target), self.kind(target)
@@ -104,6 +111,7 @@ class Here:
 
     def role_then(self, slug: str, event: Event):
         """The position a person held at the time of an event, or None."""
+        self.deps.add(f"rec:{slug}")
         person = self.dossier.entities.get(slug)
         return role_on(person, event) if isinstance(person, Person) else None
 
@@ -114,13 +122,20 @@ def plan(dossier: Dossier) -> list[PageSpec]:
              sources_index(dossier), discrepancies(dossier), not_found(dossier)]
     pages += [event_page(dossier, index) for index in range(len(dossier.events))]
     pages += [PageSpec(page_url("person", p.slug), "person.html", {"person": p}, p.name,
-                       plain(dossier, p.summary)) for p in dossier.people]
+                       plain(dossier, p.summary), own(p.slug, p.summary))
+              for p in dossier.people]
     pages += [PageSpec(page_url("organization", o.slug), "organization.html",
-                       {"organization": o}, o.name, plain(dossier, o.summary))
-              for o in dossier.organizations]
+                       {"organization": o}, o.name, plain(dossier, o.summary),
+                       own(o.slug, o.summary)) for o in dossier.organizations]
     pages += [PageSpec(page_url("source", s.slug), "source.html", {"source": s}, s.name,
-                       f"{s.name}: what this dossier cites from it.") for s in dossier.sources]
+                       f"{s.name}: what this dossier cites from it.",
+                       own(s.slug, s.description or "")) for s in dossier.sources]
     return pages
+
+
+def own(slug: str, summary: str) -> frozenset[str]:
+    """A record page's known dependencies: the record, and what its summary links to."""
+    return frozenset({f"rec:{slug}"} | {f"rec:{w.target}" for w in find_wikilinks(summary)})
 
 
 def home(dossier: Dossier) -> PageSpec:
@@ -132,7 +147,7 @@ def home(dossier: Dossier) -> PageSpec:
         key = [slug for slug, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:8]]
     latest = list(reversed(dossier.events[-LATEST:]))
     return PageSpec(INDEX, "index.html", {"latest": latest, "key_people": key}, site.title,
-                    plain(dossier, site.summary))
+                    plain(dossier, site.summary), frozenset({"all:event", "all:person"}))
 
 
 def timeline(dossier: Dossier) -> PageSpec:
@@ -142,16 +157,19 @@ def timeline(dossier: Dossier) -> PageSpec:
                   groupby(in_year, key=lambda e: month_heading(e.when.start))]
         years.append((year, months))
     return PageSpec(TIMELINE, "timeline.html", {"years": years}, "Timeline",
-                    f"Every event of {dossier.site.title}, in date order.")
+                    f"Every event of {dossier.site.title}, in date order.",
+                    frozenset({"all:event"}))
 
 
 def event_page(dossier: Dossier, index: int) -> PageSpec:
     event = dossier.events[index]
     previous = dossier.events[index - 1] if index > 0 else None
     following = dossier.events[index + 1] if index + 1 < len(dossier.events) else None
+    neighbours = {f"rec:{e.slug}" for e in (previous, following) if e is not None}
     return PageSpec(page_url("event", event.slug), "event.html",
                     {"event": event, "previous": previous, "next": following},
-                    event.title, plain(dossier, event.summary))
+                    event.title, plain(dossier, event.summary),
+                    own(event.slug, event.summary) | neighbours)
 
 
 def people_index(dossier: Dossier) -> PageSpec:
@@ -163,7 +181,8 @@ def quotes(dossier: Dossier) -> PageSpec:
     speakers = sorted(dossier.quotes_by, key=lambda s: dossier.name(s).casefold())
     return PageSpec(QUOTES, "quotes.html",
                     {"by_speaker": [(s, dossier.quotes_by[s]) for s in speakers]},
-                    "Quotes", "Every quotation in the dossier, verbatim, with its source.")
+                    "Quotes", "Every quotation in the dossier, verbatim, with its source.",
+                    frozenset({"all:event"} | {f"rec:{s}" for s in speakers}))
 
 
 def sources_index(dossier: Dossier) -> PageSpec:

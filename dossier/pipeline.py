@@ -2,42 +2,61 @@
 
 load -> validate -> link -> render -> write. Nothing touches the output until every
 page has rendered; problems are collected through validate and link and reported
-once, before rendering.
+once, before rendering. A build that has the previous build's state (from the cache,
+or from the serve loop) re-renders only the pages whose inputs changed and rewrites
+only the files whose bytes changed; the result is byte-for-byte a clean build's.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from .cache import Cache, code_digest, load_cache, save_cache
+from .deps import index_signatures
 from .errors import ContentErrors, ContentProblem
+from .incremental import (State, changed_keys, digest, input_digests, next_state,
+                          stale_pages)
 from .link import Dossier, link
-from .load import load_assets, load_content, load_templates
+from .load import Loaded, load_assets, load_content, load_templates
+from .pages import plan
 from .project import Project
-from .render import render_site
+from .render import make_environment, render_page
 from .urls import Url
 from .validate import validate
-from .write import write_site
+from .write import read_build_id, update_site, write_site
+
+EXTRA_FILES = {Url(".nojekyll"): b""}  # GitHub Pages: serve files as they are, no Jekyll
 
 
 @dataclass(frozen=True, slots=True)
 class BuildReport:
     """What a successful build did."""
 
-    pages: int
-    """Files written."""
+    written: int
+    """Files whose bytes changed (or all files, for a clean build)."""
+    rendered: int
+    """Pages rendered (the others were known to be unchanged)."""
+    total: int
+    """Files in the site."""
+    removed: int
+    """Stale files deleted."""
     warnings: tuple[ContentProblem, ...]
     """Problems that did not stop the build."""
     seconds: float
     """Wall time of the build."""
     dossier: Dossier
-    """The linked dossier, for callers that want more (check, serve)."""
+    """The linked dossier, for callers that want more."""
+    cache: Cache
+    """State for the next build."""
+    changed_urls: tuple[Url, ...] = ()
+    """The files written, in order (what a browser should reload)."""
 
 
-def compile_dossier(project: Project) -> tuple[Dossier, list[ContentProblem]]:
+def compile_dossier(project: Project, known=None) -> tuple[Dossier, list[ContentProblem], Loaded]:
     """Load, validate and link; raise ContentErrors if any error was found."""
-    loaded = load_content(project.content)                # the only read of content/
-    problems = loaded.problems
+    loaded = load_content(project.content, known)        # the only read of content/
+    problems = list(loaded.problems)
     content = validate(loaded.records, problems, loaded.unreadable)
     if content is None:
         raise ContentErrors(problems)
@@ -45,16 +64,63 @@ def compile_dossier(project: Project) -> tuple[Dossier, list[ContentProblem]]:
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ContentErrors(errors)                       # collect, then fail once
-    return dossier, problems
+    return dossier, problems, loaded
 
 
-def build(project: Project) -> BuildReport:
-    """Compile content/ into a complete site in project.out, atomically."""
+def build(project: Project, cache: Cache | None = None, use_cache: bool = True) -> BuildReport:
+    """Compile content/ into a complete site in project.out."""
     started = time.perf_counter()
-    dossier, warnings = compile_dossier(project)
+    if cache is None:
+        cache = load_cache(project.cache) if use_cache else Cache(code_digest())
+    dossier, warnings, loaded = compile_dossier(project, cache.parsed)
     templates = load_templates(project.templates)
-    files = render_site(templates, dossier)               # every page before any write
-    files.update(load_assets(project.assets))
-    files[Url(".nojekyll")] = b""                          # GitHub Pages: serve files as-is
-    written = write_site(project.out, files, project.protected())
-    return BuildReport(written, tuple(warnings), time.perf_counter() - started, dossier)
+    files = {**load_assets(project.assets), **EXTRA_FILES}
+    specs = plan(dossier)
+    inputs, kinds = input_digests(dossier, _record_digests(loaded), templates, cache.code)
+    indexes = index_signatures(dossier)
+    previous = _usable_state(cache, project)
+    changed = changed_keys(previous, inputs, kinds, indexes)
+    env = make_environment(templates)
+    rendered = {spec.url: render_page(env, dossier, spec)   # every page before any write
+                for spec in stale_pages(specs, previous, changed)}
+    state = next_state(dossier, inputs, kinds, previous, specs, rendered,
+                       {url: digest(data) for url, data in files.items()})
+    build_id = digest(repr(sorted((u, m.digest) for u, m in state.pages.items())).encode()
+                      + repr(sorted(state.files.items())).encode())
+    written, removed = _write(project, previous, state, rendered, files, build_id)
+    cache = replace(cache, out=str(project.out.resolve()), build_id=build_id, state=state,
+                    parsed={r.digest: r for r in loaded.records})
+    if use_cache:
+        save_cache(project.cache, cache)
+    return BuildReport(len(written), len(rendered), len(state.pages) + len(state.files),
+                       removed, tuple(warnings), time.perf_counter() - started, dossier,
+                       cache, tuple(written))
+
+
+def _record_digests(loaded: Loaded) -> dict[str, str]:
+    return {("site" if r.kind == "site" else r.slug): r.digest for r in loaded.records}
+
+
+def _usable_state(cache: Cache, project: Project) -> State | None:
+    """The previous state, if it describes exactly what is in the output folder now."""
+    if cache.state is None or cache.out != str(project.out.resolve()):
+        return None
+    return cache.state if read_build_id(project.out) == cache.build_id else None
+
+
+def _write(project: Project, previous: State | None, state: State, rendered, files,
+           build_id: str) -> tuple[list[Url], int]:
+    """Write a clean build, or only what changed since ``previous``."""
+    if previous is None:
+        everything = {url: html for url, (html, _) in rendered.items()} | files
+        write_site(project.out, everything, project.protected(), build_id)
+        return sorted(everything), 0
+    changed = {url: html for url, (html, _) in rendered.items()
+               if url not in previous.pages or previous.pages[url].digest != state.pages[url].digest}
+    changed |= {url: data for url, data in files.items()
+                if previous.files.get(url) != state.files[url]}
+    removed = (previous.pages.keys() | previous.files.keys()) - (state.pages.keys()
+                                                                  | state.files.keys())
+    if changed or removed:
+        update_site(project.out, changed, removed, build_id)
+    return sorted(changed), len(removed)

@@ -23,6 +23,8 @@ class Project:
     """Static files copied to site/assets/."""
     out: Path
     """Output folder, site/ by default."""
+    cache: Path
+    """Build cache folder, .dossier-cache/ in the project."""
 
     @classmethod
     def at(cls, root: Path, out: Path | None = None, content: Path | None = None) -> "Project":
@@ -32,8 +34,8 @@ class Project:
         if not templates.is_dir():
             templates, assets = BUILTIN / "templates", BUILTIN / "assets"
         return cls(root, (content or root / "content"), templates, assets,
-                   out if out is not None else root / "site")
+                   out if out is not None else root / "site", root / ".dossier-cache")
 
     def protected(self) -> list[Path]:
         """Folders an output folder must never be or contain."""
-        return [self.root, self.content, self.templates, self.assets]
+        return [self.root, self.content, self.templates, self.assets, self.cache]

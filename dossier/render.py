@@ -12,6 +12,7 @@ import traceback
 import jinja2
 
 from .errors import TemplateFailure
+from .deps import TrackedDossier
 from .link import Dossier
 from .pages import Here, PageSpec, plan
 from .urls import Url
@@ -42,10 +43,13 @@ def _source(templates: dict[str, str], name: str):
     return templates[name], f"{TEMPLATE_DIR}/{name}", lambda: True
 
 
-def render_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec) -> bytes:
-    """Render one page to UTF-8 bytes."""
-    context = {"site": dossier.site, "dossier": dossier, "here": Here(dossier, spec.url),
-               "title": spec.title, "description": spec.description, **spec.context}
+def render_page(env: jinja2.Environment, dossier: Dossier,
+                spec: PageSpec) -> tuple[bytes, frozenset[str]]:
+    """Render one page to UTF-8 bytes; also return every dependency key it read."""
+    deps = set(spec.deps)
+    context = {"site": dossier.site, "dossier": TrackedDossier(dossier, deps),
+               "here": Here(dossier, spec.url, deps), "title": spec.title,
+               "description": spec.description, **spec.context}
     try:
         html = env.get_template(spec.template).render(context)
     except TemplateFailure:
@@ -54,13 +58,13 @@ def render_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec) -> by
         name, line = _template_frame(error, spec.template)
         raise TemplateFailure(name, line, f"{type(error).__name__}: {error} "
                               f"(rendering {spec.url})") from None
-    return html.encode("utf-8")
+    return html.encode("utf-8"), frozenset(deps)
 
 
 def render_site(templates: dict[str, str], dossier: Dossier) -> dict[Url, bytes]:
     """Render every page of the plan."""
     env = make_environment(templates)
-    return {spec.url: render_page(env, dossier, spec) for spec in plan(dossier)}
+    return {spec.url: render_page(env, dossier, spec)[0] for spec in plan(dossier)}
 
 
 def _template_frame(error: BaseException, default: str) -> tuple[str, int | None]:

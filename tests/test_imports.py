@@ -4,8 +4,8 @@ import ast
 from pathlib import Path
 
 ORDER = ["errors", "dates", "urls", "yamlmarks", "model", "wikilinks", "fields", "load",
-         "validate", "link", "markdown", "pages", "render", "write", "check", "project",
-         "pipeline", "cli"]
+         "validate", "link", "deps", "markdown", "pages", "render", "incremental", "write", "check",
+         "project", "cache", "pipeline", "scaffold", "serve", "cli"]
 PACKAGE = Path(__file__).resolve().parent.parent / "dossier"
 
 

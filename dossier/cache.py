@@ -1,0 +1,66 @@
+"""The persistent build cache in .dossier-cache/: parsed records and the last build's state.
+
+I/O at the edge. The cache is never trusted blindly: it is keyed on the code's own
+digest, a corrupt or foreign file is ignored (and rebuilt), and ``--no-cache`` skips it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .incremental import State, digest
+from .load import Record
+
+FILE = "cache.pickle"
+_CODE = Path(__file__).resolve().parent
+
+
+@dataclass
+class Cache:
+    """What one build hands to the next."""
+
+    code: str
+    """Digest of the dossier package's source: another version means another cache."""
+    out: str = ""
+    """The output folder the state describes."""
+    build_id: str = ""
+    """The build id written in that folder's marker when the state was saved."""
+    state: State | None = None
+    """Pages, dependencies and digests of that build."""
+    parsed: dict[str, Record] = field(default_factory=dict)
+    """Records by file digest, so unchanged files are not parsed again."""
+
+
+def code_digest() -> str:
+    """Digest of every module of the package and of its templates' loader code."""
+    parts = [p.read_bytes() for p in sorted(_CODE.glob("*.py"))]
+    return digest(b"\0".join(parts))
+
+
+def load_cache(folder: Path) -> Cache:
+    """The cache in ``folder``, or an empty one if it is missing, stale or corrupt."""
+    code = code_digest()
+    try:
+        with open(folder / FILE, "rb") as handle:
+            cache = pickle.load(handle)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
+            TypeError, ValueError, IndexError):
+        return Cache(code)
+    if not isinstance(cache, Cache) or cache.code != code:
+        return Cache(code)
+    return cache
+
+
+def save_cache(folder: Path, cache: Cache) -> None:
+    """Write the cache atomically; a failure to write it never fails the build."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f".{FILE}.tmp-{os.getpid()}"
+        with open(temporary, "wb") as handle:
+            pickle.dump(cache, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, folder / FILE)
+    except OSError:
+        pass

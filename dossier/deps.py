@@ -1,0 +1,120 @@
+"""What each page reads, recorded while it renders, so a rebuild re-renders only what changed.
+
+A page's dependencies are keys:
+``rec:<slug>``            the content of one record (its file);
+``idx:<index>:<slug>``    one entry of a Dossier index (events_of, mentions_of, ...);
+``all:<kind>``            every record of a kind (lists such as the timeline).
+Templates reach the dossier only through ``TrackedDossier`` and ``Here``, which add the
+keys of everything they hand out.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from .link import Backlink, Dossier, KIND_OF
+from .model import Event, Quote
+
+INDEXES = ("events_of", "quotes_by", "quotes_from", "mentions_of", "cited_by", "related_of", "members_of",
+           "children_of")
+LISTS = {"events": "event", "people": "person", "organizations": "organization",
+         "sources": "source", "quotes": "event", "conflicts": "event"}
+
+
+def rec(slug: str) -> str:
+    return f"rec:{slug}"
+
+
+def value_slugs(value) -> Iterable[str]:
+    """Slugs of the records an index value displays."""
+    for item in value:
+        if isinstance(item, tuple):
+            item = item[0]
+        if isinstance(item, Quote):
+            yield item.event
+        elif isinstance(item, Backlink):
+            if item.owner:
+                yield item.owner
+        else:
+            yield item.slug
+
+
+class TrackedIndex:
+    """A read-only view of one Dossier index that records what it hands out."""
+
+    def __init__(self, name: str, index: dict, deps: set[str]):
+        self.name, self.index, self.deps = name, index, deps
+
+    def get(self, key, default=()):
+        self.deps.add(f"idx:{self.name}:{key}")
+        value = self.index.get(key, default)
+        self.deps.update(rec(slug) for slug in value_slugs(value))
+        return value
+
+    def __getitem__(self, key):
+        return self.get(key)
+
+    def __contains__(self, key) -> bool:
+        self.deps.add(f"idx:{self.name}:{key}")
+        return key in self.index
+
+
+class TrackedEntities:
+    """Dossier.entities, recording each record looked up."""
+
+    def __init__(self, entities: dict, deps: set[str]):
+        self.entities, self.deps = entities, deps
+
+    def __getitem__(self, slug):
+        self.deps.add(rec(slug))
+        return self.entities[slug]
+
+    def get(self, slug, default=None):
+        self.deps.add(rec(slug))
+        return self.entities.get(slug, default)
+
+    def __contains__(self, slug) -> bool:
+        self.deps.add(rec(slug))
+        return slug in self.entities
+
+
+class TrackedDossier:
+    """The Dossier as templates see it: every read leaves a dependency key."""
+
+    def __init__(self, dossier: Dossier, deps: set[str]):
+        self._dossier, self._deps = dossier, deps
+
+    def __getattr__(self, name: str):
+        value = getattr(self._dossier, name)
+        if name in INDEXES:
+            return TrackedIndex(name, value, self._deps)
+        if name == "entities":
+            return TrackedEntities(value, self._deps)
+        if name in LISTS:
+            self._deps.add(f"all:{LISTS[name]}")
+        return value
+
+
+def index_signatures(dossier: Dossier) -> dict[str, tuple]:
+    """Every index entry as a comparable value, to find which entries a change touched."""
+    signatures = {}
+    for name in INDEXES:
+        for key, value in getattr(dossier, name).items():
+            signatures[f"idx:{name}:{key}"] = tuple(_signature(item) for item in value)
+    return signatures
+
+
+def _signature(item) -> tuple:
+    if isinstance(item, tuple):
+        return tuple(_signature(part) for part in item)
+    if isinstance(item, Quote):
+        return ("quote", item.id)
+    if isinstance(item, Backlink):
+        return ("backlink", item.page, item.title, item.kind, item.detail, item.owner)
+    if isinstance(item, (str, type(None))):
+        return (item,)
+    if isinstance(item, Event):
+        return ("event", item.slug)
+    if hasattr(item, "title") and hasattr(item, "start"):  # Position
+        return ("position", item.title, str(item.start), str(item.end), str(item.in_office))
+    return (KIND_OF.get(type(item), type(item).__name__), getattr(item, "slug", repr(item)))

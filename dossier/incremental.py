@@ -1,0 +1,128 @@
+"""Decide which pages a rebuild must re-render, from what the previous build saw.
+
+Pure. A ``State`` remembers, for the last good build, each input's digest, the index
+signatures, and for each page the dependency keys it read (deps.py), its context
+signature and the digest of its bytes. ``stale_pages`` compares a new build's inputs
+with that state and returns the pages whose dependencies changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from .deps import index_signatures
+from .link import KIND_OF, Dossier, Event
+from .model import Quote
+from .pages import PageSpec
+from .urls import Url
+
+EVERYTHING = None
+"""changed_keys() returns this when every page must be re-rendered."""
+
+
+def digest(data: bytes) -> str:
+    """A short content hash (BLAKE2b, 16 bytes, hex)."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class PageMemo:
+    """What one page read and produced last time."""
+
+    deps: frozenset[str]
+    """Dependency keys recorded while rendering."""
+    signature: tuple
+    """Template and the identity of its context objects (e.g. previous/next event)."""
+    digest: str
+    """Digest of the page's bytes."""
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """Everything a later build needs to know about the previous one."""
+
+    inputs: dict[str, str]
+    """'site', 'templates', 'code' and 'rec:<slug>' -> digest of the input."""
+    kinds: dict[str, str]
+    """slug -> kind, to find lists ('all:<kind>') that a change affects."""
+    indexes: dict[str, tuple]
+    """Index entry key -> signature (deps.index_signatures)."""
+    pages: dict[Url, PageMemo]
+    """Every page of the previous build."""
+    files: dict[Url, str] = field(default_factory=dict)
+    """Every other file (assets) -> digest."""
+
+
+def input_digests(dossier: Dossier, record_digests: dict[str, str], templates: dict[str, str],
+                  code: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The inputs of a build, as comparable digests, and each record's kind."""
+    inputs = {"code": code,
+              "templates": digest("\0".join(f"{k}\0{v}" for k, v in
+                                            sorted(templates.items())).encode())}
+    kinds = {}
+    for slug, record in dossier.entities.items():
+        inputs[f"rec:{slug}"] = record_digests[slug]
+        kinds[slug] = KIND_OF[type(record)]
+    inputs["site"] = record_digests["site"]
+    return inputs, kinds
+
+
+def changed_keys(old: State | None, inputs: dict[str, str], kinds: dict[str, str],
+                 indexes: dict[str, tuple]) -> set[str] | None:
+    """Dependency keys whose value differs from the previous build (None: everything)."""
+    if old is None or any(old.inputs.get(k) != inputs.get(k)
+                          for k in ("code", "templates", "site")):
+        return EVERYTHING
+    changed: set[str] = set()
+    for key in old.inputs.keys() | inputs.keys():
+        if key.startswith("rec:") and old.inputs.get(key) != inputs.get(key):
+            changed.add(key)
+            slug = key[4:]
+            changed.add(f"all:{kinds.get(slug) or old.kinds.get(slug)}")
+    for key in old.indexes.keys() | indexes.keys():
+        if old.indexes.get(key) != indexes.get(key):
+            changed.add(key)
+    return changed
+
+
+def signature(spec: PageSpec) -> tuple:
+    """The identity of a page's context: which records it was given, in which order."""
+    def ident(value):
+        if isinstance(value, Event) or hasattr(value, "slug"):
+            return value.slug
+        if isinstance(value, Quote):
+            return value.id
+        if isinstance(value, (list, tuple)):
+            return tuple(ident(v) for v in value)
+        return value if isinstance(value, (str, int, type(None))) else type(value).__name__
+    return (spec.template, spec.title, spec.description,
+            tuple(sorted((k, ident(v)) for k, v in spec.context.items())))
+
+
+def stale_pages(specs: list[PageSpec], old: State | None,
+                changed: set[str] | None) -> list[PageSpec]:
+    """The pages that must be rendered again."""
+    if old is None or changed is EVERYTHING:
+        return list(specs)
+    stale = []
+    for spec in specs:
+        memo = old.pages.get(spec.url)
+        if memo is None or memo.signature != signature(spec) or not memo.deps.isdisjoint(changed):
+            stale.append(spec)
+    return stale
+
+
+def next_state(dossier: Dossier, inputs: dict[str, str], kinds: dict[str, str],
+               old: State | None, specs: list[PageSpec],
+               rendered: dict[Url, tuple[bytes, frozenset[str]]],
+               files: dict[Url, str]) -> State:
+    """The state after this build: fresh memos for rendered pages, old ones for the rest."""
+    pages = {}
+    for spec in specs:
+        if spec.url in rendered:
+            html, deps = rendered[spec.url]
+            pages[spec.url] = PageMemo(deps, signature(spec), digest(html))
+        else:
+            pages[spec.url] = old.pages[spec.url]
+    return State(inputs, kinds, index_signatures(dossier), pages, files)

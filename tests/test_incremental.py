@@ -1,0 +1,136 @@
+"""An incremental build is byte-for-byte a clean build, after every kind of edit."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, build, run_cli, snapshot
+
+
+@pytest.fixture
+def real(tmp_path) -> Path:
+    """A copy of the real dossier with its own templates and assets."""
+    root = tmp_path / "real"
+    for folder in ("content", "templates", "assets"):
+        shutil.copytree(REPO / folder, root / folder)
+    return root
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    text = path.read_text("utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), "utf-8")
+
+
+EV = "content/events/2025-11-06-congress-declares-sheinbaum-persona-non-grata.md"
+NEW_EVENT = """---
+title: A new development
+date: 2025-11-05
+summary: "[[hugo-de-zela]] says something new."
+participants: [hugo-de-zela, {ref: karla-ornela, role: target}]
+sources: [reuters]
+quotes:
+  - speaker: karla-ornela
+    text: "A new quote."
+    said: 2025-11-05
+    source: reuters
+---
+[[betssy-chavez]] is mentioned here.
+"""
+
+EDITS = {
+    "event body": lambda r: replace_in(r / EV, "Three days after the break", "Soon after the break"),
+    "event title": lambda r: replace_in(r / EV, "title: Peru's Congress declares", "title: Congress declares"),
+    "event date moves it in the timeline": lambda r: replace_in(r / EV, "date: 2025-11-06", "date: 2025-11-02"),
+    "participant added": lambda r: replace_in(
+        r / EV, "  - {ref: betssy-chavez, role: mentioned}",
+        "  - {ref: betssy-chavez, role: mentioned}\n  - {ref: jorge-glas, role: mentioned}"),
+    "quote edited": lambda r: replace_in(r / EV, 'occasion: after the vote in Congress', 'occasion: after the vote'),
+    "wikilink added": lambda r: replace_in(r / EV, "persona non grata: 63", "persona non grata ([[pacific-alliance]]): 63"),
+    "profile": lambda r: replace_in(r / "content/people/hugo-de-zela.yaml", "name: Hugo de Zela", "name: Hugo de Zela Martínez"),
+    "position": lambda r: replace_in(r / "content/people/karla-ornela.yaml", "in_office: 2025-11", "start: 2025-01"),
+    "organization": lambda r: replace_in(r / "content/organizations/morena.yaml", "name: MORENA", "name: Morena"),
+    "source": lambda r: replace_in(r / "content/sources/reuters.yaml", "name: Reuters", "name: Reuters news agency"),
+    "dossier.yaml": lambda r: replace_in(r / "content/dossier.yaml", "title: Peru–Mexico rupture", "title: The Peru–Mexico rupture"),
+    "template": lambda r: replace_in(r / "templates/event.html", "<h2 id=\"sources-h\">Sources</h2>", "<h2 id=\"sources-h\">Where this comes from</h2>"),
+    "asset": lambda r: (r / "assets/style.css").write_text("body { color: red }\n"),
+    "file added": lambda r: (r / "content/events/2025-11-05-new.md").write_text(NEW_EVENT, "utf-8"),
+    "file deleted": lambda r: (r / "content/events/2025-11-police-guard-mexican-embassy.md").unlink(),
+    "file renamed": lambda r: (r / "content/events/2025-11-police-guard-mexican-embassy.md").rename(
+        r / "content/events/2025-11-police-at-the-embassy.md"),
+    "source deleted": lambda r: (_drop_rpp(r)),
+}
+
+
+def _drop_rpp(root: Path) -> None:
+    replace_in(root / "content/events/2025-11-03-chavez-enters-mexican-embassy.md",
+               "  - source: rpp\n    note: interview with Chávez's lawyer, as reported by the second report\n", "")
+    replace_in(root / "content/events/2025-11-03-chavez-enters-mexican-embassy.md",
+               "sources: [report-rupture-bloomberg-reuters, rpp]", "sources: [report-rupture-bloomberg-reuters]")
+    (root / "content/sources/rpp.yaml").unlink()
+
+
+def clean_build(root: Path, out: Path) -> dict:
+    result = run_cli("--root", root, "--out", out, "--no-cache")
+    assert result.code == 0, result.err
+    return snapshot(out)
+
+
+@pytest.mark.parametrize("edit", sorted(EDITS))
+def test_incremental_equals_clean(real, tmp_path, edit):
+    assert build(real).code == 0
+    EDITS[edit](real)
+    result = build(real)
+    assert result.code == 0, result.err
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+
+
+def test_unrelated_pages_are_not_rendered(real):
+    assert build(real).code == 0
+    EDITS["event body"](real)
+    result = build(real)
+    assert "1 files written" in result.out
+    rendered = int(result.out.split(" pages rendered")[0].rsplit(", ", 1)[1])
+    total_events = len(list((real / "content/events").glob("*.md")))
+    assert rendered < 10 + total_events // 2, result.out
+
+
+def test_noop_rebuild_writes_nothing(real):
+    assert build(real).code == 0
+    before = {p: p.stat().st_mtime_ns for p in (real / "site").rglob("*")}
+    result = build(real)
+    assert ", 0 pages rendered" in result.out and " 0 files written" in result.out
+    assert {p: p.stat().st_mtime_ns for p in (real / "site").rglob("*")} == before
+
+
+def test_broken_reference_then_fix_recovers(real, tmp_path):
+    assert build(real).code == 0
+    before = snapshot(real / "site")
+    karla = real / "content/people/karla-ornela.yaml"
+    saved = karla.read_text("utf-8")
+    karla.unlink()
+    result = build(real)
+    assert result.code == 1 and "unknown person or organization 'karla-ornela'" in result.err
+    assert snapshot(real / "site") == before
+    karla.write_text(saved.replace("name: Karla Ornela", "name: Karla Ornela Soto"), "utf-8")
+    assert build(real).code == 0
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+
+
+def test_corrupt_cache_is_rebuilt_not_trusted(real, tmp_path):
+    assert build(real).code == 0
+    (real / ".dossier-cache/cache.pickle").write_bytes(b"not a pickle")
+    EDITS["profile"](real)
+    assert build(real).code == 0
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+    shutil.rmtree(real / ".dossier-cache")
+    assert build(real).code == 0
+
+
+def test_output_changed_behind_the_cache_gets_a_clean_build(real, tmp_path):
+    assert build(real).code == 0
+    (real / "site/index.html").write_text("tampered")
+    (real / "site/.dossier-build").write_text("build: updating\n")  # as if killed mid-update
+    assert build(real).code == 0
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
