@@ -121,13 +121,19 @@ def test_out_refuses_the_project_and_content_folders(project):
     assert (project / "content/dossier.yaml").is_file()
 
 
-def test_rebuild_replaces_previous_output_and_removes_stale_pages(project):
+def test_rebuild_removes_pages_of_deleted_content(project):
     site = built(project)
-    (site / "events/stale.html").write_text("old")
     (project / "content/events/2025-11-year-background.md").unlink()
     assert build(project).code == 0
-    assert not (site / "events/stale.html").exists()
     assert not (site / "events/2025-11-year-background.html").exists()
+    assert not list(site.parent.glob(".site.tmp-*"))
+
+
+def test_clean_build_replaces_the_whole_folder(project):
+    site = built(project)
+    (site / "events/stray.html").write_text("left by hand")
+    assert build(project, "--no-cache").code == 0
+    assert not (site / "events/stray.html").exists()
     assert not list(site.parent.glob(".site.tmp-*"))
 
 
