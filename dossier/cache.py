@@ -11,6 +11,8 @@ import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import jinja2
+
 from .incremental import State, digest
 from .load import Record
 
@@ -64,3 +66,12 @@ def save_cache(folder: Path, cache: Cache) -> None:
         os.replace(temporary, folder / FILE)
     except OSError:
         pass
+
+
+def template_cache(folder: Path) -> jinja2.BytecodeCache | None:
+    """Jinja's on-disk cache of compiled templates (keyed by their source), if writable."""
+    try:
+        (folder / "jinja").mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(folder / "jinja"))

@@ -14,8 +14,10 @@ from typing import Callable, TextIO
 from .errors import ContentErrors, DossierError, UsageError
 
 USAGE = """\
-python build.py [--out DIR] [--root DIR]          build the site into site/
-python build.py check [--archive DIR]             validate, and verify quotes against archived sources
+python build.py [--out DIR] [--root DIR] [--no-cache]   build the site into site/
+python build.py check [--archive DIR]                   validate; verify quotes against archived sources
+python build.py serve [--port N] [--host H] [--open]    live-reload authoring server
+python build.py new event "Title" --date YYYY-MM-DD     new draft event (also: new person/organization "Name")
 """
 
 
@@ -45,6 +47,18 @@ def parse(argv: list[str]) -> argparse.Namespace:
         if name == "check":
             sub.add_argument("--archive", type=Path, default=None,
                              help="folder of plain-text copies of sources (see a source's archive field)")
+    sub = commands.add_parser("serve")
+    _common(sub)
+    sub.add_argument("--out", type=Path, default=None, help="output folder (default: ROOT/site)")
+    sub.add_argument("--port", type=int, default=8000)
+    sub.add_argument("--host", default="127.0.0.1",
+                     help="address to bind (default 127.0.0.1: this machine only)")
+    sub.add_argument("--open", action="store_true", help="open the site in a browser")
+    sub = commands.add_parser("new")
+    _common(sub)
+    sub.add_argument("kind", choices=("event", "person", "organization"))
+    sub.add_argument("title", help="event title, or the person's or organization's full name")
+    sub.add_argument("--date", default=None, help="event date: YYYY-MM-DD, YYYY-MM or YYYY")
     if not argv or argv[0] not in commands.choices and argv[0] not in ("-h", "--help"):
         argv = ["build", *argv]
     return parser.parse_args(argv)
@@ -60,7 +74,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None,
     except SystemExit as exit_:  # --help
         return int(exit_.code or 0)
     except UsageError as error:
-        print(f"{error}\n{USAGE}", file=err)
+        print(f"{error}\n(usage: python build.py --help)", file=err)
         return 2
     except ContentErrors as error:
         for problem in error.problems:
@@ -76,7 +90,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None,
 
 def _project(args: argparse.Namespace):
     from .project import Project
-    return Project.at(args.root, out=args.out, content=args.content)
+    return Project.at(args.root, out=getattr(args, "out", None), content=args.content)
 
 
 def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -122,7 +136,28 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 1 if result.problems else 0
 
 
+def cmd_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .serve import serve
+    project = _project(args)
+    if not 0 < args.port < 65536:
+        raise UsageError(f"--port must be between 1 and 65535 (got {args.port})")
+    return serve(project, args.host, args.port, args.open, out, err)
+
+
+def cmd_new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .scaffold import new_record
+    path = new_record(_project(args).content, args.kind, args.title, args.date)
+    try:
+        path = path.relative_to(Path.cwd())
+    except ValueError:
+        pass
+    print(path, file=out)
+    return 0
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, TextIO, TextIO], int]] = {
     "build": cmd_build,
     "check": cmd_check,
+    "serve": cmd_serve,
+    "new": cmd_new,
 }

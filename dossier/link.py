@@ -92,7 +92,7 @@ def link(content: Content, problems: list[ContentProblem]) -> Dossier:
     entities = {record.slug: record for record in
                 (*content.events, *content.people, *content.organizations, *content.sources)}
     tracks = tuple(t.slug for t in content.site.tracks) if content.site.tracks else None
-    check = _Checker(entities, problems, tracks, content.unreadable)
+    check = _Checker(entities, problems, tracks, content.unreadable, content.drafts)
     events = tuple(sorted(content.events, key=lambda e: (e.when.sort_key(), e.slug)))
     quotes = [q for e in events for q in e.quotes]
     quotes_by_id = _index_quotes(quotes, problems)
@@ -131,9 +131,10 @@ class _Checker:
     """Resolves refs against the entity table, recording problems."""
 
     def __init__(self, entities: dict, problems: list[ContentProblem],
-                 tracks: tuple[str, ...] | None, unreadable: frozenset[str]):
+                 tracks: tuple[str, ...] | None, unreadable: frozenset[str],
+                 drafts: frozenset[str] = frozenset()):
         self.entities, self.problems, self.tracks = entities, problems, tracks
-        self.unreadable = unreadable
+        self.unreadable, self.drafts = unreadable, drafts
 
     def track(self, event: Event) -> None:
         """An event's track must be one of the tracks listed in dossier.yaml."""
@@ -150,6 +151,10 @@ class _Checker:
         article = "an" if wanted[0] in "aeiou" else "a"
         if target is None and ref.slug in self.unreadable:
             return None  # its file failed to parse; that problem is already reported
+        if target is None and ref.slug in self.drafts:
+            self.problem(owner, ref.line, ref.field, f"'{ref.slug}' is a draft; publish it "
+                         "(remove 'draft: true') or remove this reference")
+            return None
         if target is None:
             candidates = [s for s, e in self.entities.items() if KIND_OF[type(e)] in kinds]
             self.problem(owner, ref.line, ref.field,

@@ -307,3 +307,5 @@ class Content:
     sources: tuple[Source, ...]
     unreadable: frozenset[str] = frozenset()
     """Slugs of files that failed to parse: references to them are not errors twice."""
+    drafts: frozenset[str] = frozenset()
+    """Slugs of drafts, which are left out of the site."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from .cache import Cache, code_digest, load_cache, save_cache
+from .cache import Cache, code_digest, load_cache, save_cache, template_cache
 from .deps import index_signatures
 from .errors import ContentErrors, ContentProblem
 from .incremental import (State, changed_keys, digest, input_digests, next_state,
@@ -80,7 +80,7 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True) 
     indexes = index_signatures(dossier)
     previous = _usable_state(cache, project)
     changed = changed_keys(previous, inputs, kinds, indexes)
-    env = make_environment(templates)
+    env = make_environment(templates, template_cache(project.cache) if use_cache else None)
     rendered = {spec.url: render_page(env, dossier, spec)   # every page before any write
                 for spec in stale_pages(specs, previous, changed)}
     state = next_state(dossier, inputs, kinds, previous, specs, rendered,

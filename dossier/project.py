@@ -28,6 +28,7 @@ class Project:
 
     @classmethod
     def at(cls, root: Path, out: Path | None = None, content: Path | None = None) -> "Project":
+        """The project in ``root``, with optional output and content folders."""
         root = root.resolve()
         templates = root / "templates"
         assets = root / "assets"

@@ -20,12 +20,25 @@ from .urls import Url
 TEMPLATE_DIR = "templates"
 
 
-def make_environment(templates: dict[str, str]) -> jinja2.Environment:
-    """The Jinja environment: our templates only, escaped, strict."""
+_ENVIRONMENTS: dict[tuple, jinja2.Environment] = {}
+"""Compiled environments by template sources: a serve loop compiles each version once."""
+
+
+def make_environment(templates: dict[str, str],
+                     bytecode_cache: jinja2.BytecodeCache | None = None) -> jinja2.Environment:
+    """The Jinja environment: our templates only, escaped, strict; compiled once per version."""
+    key = tuple(sorted(templates.items()))
+    if key not in _ENVIRONMENTS:
+        _ENVIRONMENTS.clear()
+        _ENVIRONMENTS[key] = _compile(templates, bytecode_cache)
+    return _ENVIRONMENTS[key]
+
+
+def _compile(templates: dict[str, str], bytecode_cache) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FunctionLoader(lambda name: _source(templates, name)), autoescape=True,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-        keep_trailing_newline=True)
+        keep_trailing_newline=True, bytecode_cache=bytecode_cache, auto_reload=False)
     env.filters["sentence"] = lambda text: text[:1].upper() + text[1:]
     try:
         for name in sorted(templates):

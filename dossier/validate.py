@@ -22,17 +22,17 @@ from .yamlmarks import LineDict
 
 SITE_KEYS = ("title", "subtitle", "summary", "language", "timezone", "as_of", "site_url",
              "tracks", "key_facts", "open_questions", "key_people")
-EVENT_KEYS = ("title", "date", "end", "summary", "participants", "location", "track",
+EVENT_KEYS = ("draft", "title", "date", "end", "summary", "participants", "location", "track",
               "tags", "sources", "quotes", "status", "conflicts", "related")
 QUOTE_KEYS = ("id", "speaker", "text", "lang", "translation", "said", "occasion", "source",
               "via", "context", "responds_to")
-PERSON_KEYS = ("name", "aliases", "country", "party", "positions", "summary", "as_of",
+PERSON_KEYS = ("draft", "name", "aliases", "country", "party", "positions", "summary", "as_of",
                "sources")
 POSITION_KEYS = ("title", "organization", "start", "end", "in_office", "acting", "note",
                  "sources")
-ORGANIZATION_KEYS = ("name", "aliases", "country", "kind", "parent", "summary", "as_of",
+ORGANIZATION_KEYS = ("draft", "name", "aliases", "country", "kind", "parent", "summary", "as_of",
                      "sources")
-SOURCE_KEYS = ("name", "kind", "publisher", "published", "url", "lang", "archive",
+SOURCE_KEYS = ("draft", "name", "kind", "publisher", "published", "url", "lang", "archive",
                "description", "via")
 
 
@@ -48,16 +48,34 @@ def validate(records: list[Record], problems: list[ContentProblem],
     builders = {"event": (validate_event, events), "person": (validate_person, people),
                 "organization": (validate_organization, organizations),
                 "source": (validate_source, sources)}
+    drafts = set()
     for record in records:
         if record.kind == "site":
             site = validate_site(record, problems)
+            continue
+        if is_draft(record, problems):
+            drafts.add(record.slug)
             continue
         builder, bucket = builders[record.kind]
         bucket.append(builder(record, problems, site.language if site else "en"))
     if site is None:
         return None
     return Content(site, tuple(events), tuple(people), tuple(organizations), tuple(sources),
-                   unreadable)
+                   unreadable, frozenset(drafts))
+
+
+def is_draft(record: Record, problems: list[ContentProblem]) -> bool:
+    """Drafts (``draft: true``) are reported and left out of the site."""
+    value = record.data.get("draft", False)
+    if value is True:
+        problems.append(ContentProblem(record.path, record.data.line_of("draft"), "draft",
+                                       "not published while it is a draft (remove 'draft: true' to publish)",
+                                       "warning"))
+        return True
+    if value is not False:
+        problems.append(ContentProblem(record.path, record.data.line_of("draft"), "draft",
+                                       f"must be true or false (got {value!r})"))
+    return False
 
 
 def lines_of(record: Record) -> tuple[tuple[str, int], ...]:

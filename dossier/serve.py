@@ -1,0 +1,214 @@
+"""``python build.py serve``: build, serve, watch, rebuild incrementally, reload browsers.
+
+The only module that imports livereload (2.x, Tornado). Its server provides the
+websocket and livereload.js; we replace two of its parts that lose saves: change
+detection (livereload stops at the first changed file and throttles reloads to one per
+few seconds) and the static handler (ours injects the error overlay). A burst of saves
+is debounced into one rebuild; a save during a build triggers another, so the last
+save always wins. No exception escapes into the event loop.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+import os
+import threading
+import time
+import traceback
+import webbrowser
+from pathlib import Path
+from typing import Callable, TextIO
+
+from livereload import Server
+from livereload.handlers import LiveReloadHandler
+from livereload.watcher import Watcher
+from tornado import ioloop, web
+
+from .errors import ContentErrors, DossierError
+from .pipeline import build
+from .project import Project
+
+POLL_SECONDS = 0.05
+QUIET_SECONDS = 0.04
+"""A change is built once the watched files have been still for this long."""
+OVERLAY_ID = "dossier-build-errors"
+
+
+def snapshot(folders: list[Path], ignore: Path) -> dict[str, tuple[int, int, int]]:
+    """(mtime_ns, size, inode) of every file under the watched folders, ``ignore`` excluded."""
+    found = {}
+    ignore_text = str(ignore.resolve())
+    for folder in folders:
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = [d for d in dirs if not d.startswith(".")
+                       and not os.path.join(root, d).startswith(ignore_text)]
+            for name in files:
+                path = os.path.join(root, name)
+                try:
+                    st = os.stat(path)
+                except FileNotFoundError:
+                    continue
+                found[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
+    return found
+
+
+def overlay(messages: list[str]) -> bytes:
+    """The error panel shown over every served page while the build is broken."""
+    items = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
+    return (
+        f'<div id="{OVERLAY_ID}" role="alert" style="position:fixed;left:0;right:0;bottom:0;'
+        'z-index:2147483647;max-height:60vh;overflow:auto;margin:0;padding:1rem 1.25rem;'
+        'background:#2a0f12;color:#fff;border-top:4px solid #e5484d;'
+        'font:14px/1.5 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace">'
+        '<button type="button" onclick="this.parentNode.remove()" aria-label="Hide errors" '
+        'style="float:right;background:none;color:#fff;border:1px solid #fff;'
+        'font:inherit;cursor:pointer">×</button>'
+        f'<strong>Build failed ({len(messages)} problem{"s" if len(messages) != 1 else ""})'
+        '. The page below is from the last good build; it reloads when you fix this.</strong>'
+        f'<ul style="margin:.5rem 0 0;padding-left:1.25rem">{items}</ul></div>'
+    ).encode()
+
+
+def inject(page: bytes, panel: bytes) -> bytes:
+    """Put the panel right after the <body> tag (or at the start of a page without one)."""
+    start = page.find(b"<body")
+    end = page.find(b">", start) + 1 if start != -1 else 0
+    return page[:end] + panel + page[end:]
+
+
+class DevSite:
+    """The served site: builds, remembers the last errors, decides when to rebuild."""
+
+    def __init__(self, project: Project, out: TextIO, err: TextIO,
+                 notify: Callable[[str], None] = lambda path: None):
+        self.project, self.out, self.err, self.notify = project, out, err, notify
+        self.watched = [p for p in (project.content, project.templates, project.assets)
+                        if p.is_dir()]
+        self.cache = None
+        self.errors: list[str] = []
+        self.seen = snapshot(self.watched, project.out)
+        self.changed_at: float | None = None
+
+    def rebuild(self) -> None:
+        """Build now; on failure keep the last good site and show the errors."""
+        started = time.perf_counter()
+        try:  # the first build may start from the disk cache; later ones keep it in memory
+            report = build(self.project, cache=self.cache, use_cache=self.cache is None)
+        except ContentErrors as error:
+            self._failed([str(p) for p in error.problems])
+            return
+        except DossierError as error:
+            self._failed([str(error)])
+            return
+        except Exception:  # a bug must not stop the server: show it and keep serving
+            self._failed(["internal error (please report):"] +
+                         traceback.format_exc().splitlines()[-6:])
+            return
+        had_errors, self.errors = bool(self.errors), []
+        print(f"{'rebuilt' if self.cache is not None else 'built'} in {(time.perf_counter() - started) * 1000:.0f} ms: "
+              f"{report.written} files written ({', '.join(report.changed_urls[:6])}"
+              f"{' …' if len(report.changed_urls) > 6 else ''}), {report.rendered} pages "
+              f"rendered, {report.total - report.written} unchanged", file=self.out, flush=True)
+        self.cache = report.cache
+        if report.written or report.removed or had_errors:
+            only_css = all(u.endswith(".css") for u in report.changed_urls) and not had_errors
+            self.notify(report.changed_urls[0] if only_css and report.changed_urls else "*")
+
+    def _failed(self, messages: list[str]) -> None:
+        self.errors = messages
+        for message in messages:
+            print(message, file=self.err, flush=True)
+        print(f"build failed: {len(messages)} problems; serving the last good build",
+              file=self.err, flush=True)
+        self.notify("*")
+
+    def poll(self) -> None:
+        """Called every POLL_SECONDS: rebuild once the files have been still for a moment."""
+        now = snapshot(self.watched, self.project.out)
+        if now != self.seen:
+            self.seen, self.changed_at = now, time.monotonic()
+            return
+        if self.changed_at is not None and time.monotonic() - self.changed_at >= QUIET_SECONDS:
+            self.changed_at = None
+            self.rebuild()  # a save during the build changes the snapshot: built next poll
+
+    def page(self, path: str) -> tuple[int, str, bytes]:
+        """(status, content type, body) for a request path under the site."""
+        root = self.project.out.resolve()
+        target = (root / path).resolve() if path else root / "index.html"
+        if root not in target.parents and target != root:
+            return 403, "text/plain", b"outside the site"
+        if target.is_dir():
+            target = target / "index.html"
+        status = 200
+        if not target.is_file():
+            status, target = 404, root / "404.html"
+        body = target.read_bytes() if target.is_file() else \
+            b"<!DOCTYPE html><html><head><title>No build yet</title></head><body></body></html>"
+        kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if kind == "text/html":
+            kind = "text/html; charset=utf-8"
+            if self.errors:
+                body = inject(body, overlay(self.errors))
+        return status, kind, body
+
+
+class _PageHandler(web.RequestHandler):
+    def initialize(self, site: DevSite) -> None:
+        self.site = site
+
+    def get(self, path: str) -> None:
+        status, kind, body = self.site.page(path)
+        self.set_status(status)
+        self.set_header("Content-Type", kind)
+        self.set_header("Cache-Control", "no-store")
+        self.write(body)
+
+
+class _SiteWatcher(Watcher):
+    """Hands livereload's loop our poller instead of its mtime-per-task watcher."""
+
+    def __init__(self, site: DevSite):
+        super().__init__()
+        self.site = site
+        self._tasks = {"dossier": {}}  # non-empty: livereload must not watch the cwd
+
+    def start(self, callback) -> bool:
+        def guarded() -> None:
+            try:
+                self.site.poll()
+            except Exception:  # never let an exception escape into the event loop
+                traceback.print_exc()
+        ioloop.PeriodicCallback(guarded, POLL_SECONDS * 1000).start()
+        return True
+
+
+class _Server(Server):
+    def __init__(self, site: DevSite):
+        super().__init__(watcher=_SiteWatcher(site))
+        self.site = site
+
+    def get_web_handlers(self, script):
+        return [(r"/(.*)", _PageHandler, {"site": self.site})]
+
+
+def reload_browsers(path: str) -> None:
+    """Tell every connected page to reload (a stylesheet path reloads only the CSS)."""
+    if LiveReloadHandler.waiters and LiveReloadHandler.watcher is not None:
+        LiveReloadHandler.reload_waiters(path)
+
+
+def serve(project: Project, host: str, port: int, open_browser: bool, out: TextIO,
+          err: TextIO) -> int:
+    """Run the authoring server until Ctrl-C."""
+    site = DevSite(project, out, err, notify=reload_browsers)
+    site.rebuild()
+    url = f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}/index.html"
+    print(f"serving {project.out} at {url}  (watching "
+          f"{', '.join(str(p) for p in site.watched)}; Ctrl-C to stop)", file=out, flush=True)
+    if open_browser:
+        threading.Timer(0.5, webbrowser.open, [url]).start()
+    _Server(site).serve(port=port, host=host, root=str(project.out), restart_delay=0)
+    print("stopped", file=out, flush=True)
+    return 0

@@ -1,0 +1,232 @@
+"""The authoring server: serves, rebuilds on save, reloads browsers, shows and clears errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+from concurrent.futures import ThreadPoolExecutor
+import urllib.request
+from pathlib import Path
+
+import pytest
+from tornado.websocket import websocket_connect
+
+from conftest import REPO
+
+EVENT = "content/events/2025-11-03-break.md"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Served:
+    """``python build.py serve`` in a subprocess, with its output collected."""
+
+    def __init__(self, root: Path):
+        self.root, self.port = root, free_port()
+        self.out: list[str] = []
+        self.err: list[str] = []
+        self.proc = subprocess.Popen(
+            [sys.executable, str(REPO / "build.py"), "serve", "--root", str(root),
+             "--port", str(self.port)], cwd=root, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        for stream, lines in ((self.proc.stdout, self.out), (self.proc.stderr, self.err)):
+            threading.Thread(target=self._collect, args=(stream, lines), daemon=True).start()
+        self.wait_for(lambda: any(line.startswith("serving ") for line in self.out), 15)
+
+    @staticmethod
+    def _collect(stream, lines):
+        for line in stream:
+            lines.append(line.rstrip("\n"))
+
+    def wait_for(self, condition, seconds: float = 5):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if condition():
+                return
+            time.sleep(0.02)
+        raise AssertionError(f"timed out; stdout={self.out} stderr={self.err}")
+
+    def get(self, path: str) -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/{path}") as response:
+                return response.status, response.read().decode("utf-8")
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode("utf-8")
+
+    def rebuilds(self) -> int:
+        return sum(line.startswith("rebuilt in") for line in self.out)
+
+    def failures(self) -> int:
+        return sum(line.startswith("build failed") for line in self.err)
+
+    def stop(self) -> int:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                return self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                raise
+        return self.proc.returncode
+
+
+@pytest.fixture
+def served(project):
+    server = Served(project)
+    yield server
+    server.stop()
+
+
+def edit(root: Path, rel: str, old: str, new: str) -> None:
+    path = root / rel
+    text = path.read_text("utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), "utf-8")
+
+
+async def _reloads(port: int, action, expect: int, settle: float) -> list[dict]:
+    """Connect like livereload.js, run ``action``, collect reload messages."""
+    conn = await websocket_connect(f"ws://127.0.0.1:{port}/livereload")
+    await conn.write_message(json.dumps(
+        {"command": "hello", "protocols": ["http://livereload.com/protocols/official-7"]}))
+    hello = json.loads(await conn.read_message())
+    assert hello["command"] == "hello"
+    await conn.write_message(json.dumps(
+        {"command": "info", "url": f"http://127.0.0.1:{port}/index.html", "plugins": {}}))
+    await asyncio.sleep(0.1)
+    await asyncio.get_running_loop().run_in_executor(None, action)
+    messages = []
+    deadline = time.monotonic() + 10
+    while len(messages) < expect and time.monotonic() < deadline:
+        messages.append(json.loads(await asyncio.wait_for(conn.read_message(), 10)))
+    try:  # and nothing more arrives within the settle time
+        messages.append(json.loads(await asyncio.wait_for(conn.read_message(), settle)))
+    except asyncio.TimeoutError:
+        pass
+    conn.close()
+    return messages
+
+
+def reloads(served: Served, action, expect: int = 1, settle: float = 0.6) -> list[dict]:
+    # A thread of its own: Playwright's sync API may already run a loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _reloads(served.port, action, expect, settle)).result()
+
+
+def test_serves_the_site_with_livereload_on_localhost_only(served):
+    status, body = served.get("index.html")
+    assert status == 200 and "<title>Test dossier</title>" in body
+    assert "/livereload.js?port=" in body
+    assert served.get("events/2025-11-03-break.html")[0] == 200
+    assert served.get("nope.html")[0] == 404
+    assert served.get("assets/style.css")[0] == 200
+    local = f"0100007F:{served.port:04X}"  # 127.0.0.1:<port> in /proc/net/tcp
+    listening = [line.split()[1] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+                 if line.split()[3] == "0A"]
+    assert local in listening
+    assert not any(addr.endswith(f":{served.port:04X}") and addr != local for addr in listening)
+    assert served.out[-1].startswith(f"serving ") and f"http://127.0.0.1:{served.port}/" in served.out[-1]
+
+
+def test_save_rebuilds_reloads_and_reports(served, project):
+    messages = reloads(served, lambda: edit(project, EVENT, "announced the break", "announced the rupture"))
+    assert [m["command"] for m in messages] == ["reload"]
+    assert "announced the rupture" in served.get("events/2025-11-03-break.html")[1]
+    report = [line for line in served.out if line.startswith("rebuilt in")][-1]
+    assert "events/2025-11-03-break.html" in report and " ms: " in report
+
+
+def test_error_overlay_then_recovery(served, project):
+    good = (project / EVENT).read_text("utf-8")
+    messages = reloads(served, lambda: edit(project, EVENT, "speaker: ruritania-government",
+                                            "speaker: <ruritania>"))
+    assert [m["command"] for m in messages] == ["reload"]
+    for page in ("index.html", "events/2025-11-03-break.html", "people/ana-lopez.html"):
+        status, body = served.get(page)
+        assert status == 200
+        assert 'id="dossier-build-errors"' in body
+        assert "content/events/2025-11-03-break.md:12: quotes[0].speaker: must be a slug like" in body
+        assert "&#x27;&lt;ruritania&gt;&#x27;" in body and "<ruritania>" not in body
+    assert "Relations broken" in served.get("events/2025-11-03-break.html")[1]  # last good page
+    assert any("quotes[0].speaker" in line for line in served.err)
+    messages = reloads(served, lambda: (project / EVENT).write_text(good, "utf-8"))
+    assert [m["command"] for m in messages] == ["reload"]
+    assert "dossier-build-errors" not in served.get("index.html")[1]
+    assert served.proc.poll() is None
+
+
+@pytest.mark.parametrize("breakage, expected", [
+    ("yaml", "content/people/ana-lopez.yaml:4: invalid YAML"),
+    ("reference", "unknown person or organization &#x27;ana-lopez&#x27;"),
+    ("template", "templates/event.html:3: template error"),
+])
+def test_no_error_stops_the_server(project, breakage, expected):
+    shutil.copytree(REPO / "templates", project / "templates")
+    shutil.copytree(REPO / "assets", project / "assets")
+    served = Served(project)
+    try:
+        if breakage == "yaml":
+            edit(project, "content/people/ana-lopez.yaml", "country: Ruritania",
+                 "country: [Ruritania")
+        elif breakage == "reference":
+            (project / "content/people/ana-lopez.yaml").unlink()
+        else:
+            (project / "templates/event.html").write_text(
+                "{% extends 'base.html' %}\n{% block main %}\n{{ broken }\n{% endblock %}\n")
+        served.wait_for(lambda: expected in served.get("index.html")[1])
+        assert served.proc.poll() is None
+    finally:
+        assert served.stop() == 0
+
+
+def test_burst_of_saves_gives_one_rebuild_and_last_save_wins(served, project):
+    before = served.rebuilds()
+    path = project / EVENT
+    text = path.read_text("utf-8")
+
+    def burst():
+        for n in range(12):
+            path.write_text(text.replace("announced the break", f"announced version {n}"), "utf-8")
+            for other in (project / "content/events").glob("20*.md"):
+                other.touch()
+
+    messages = reloads(served, burst)
+    assert [m["command"] for m in messages] == ["reload"]
+    assert served.rebuilds() == before + 1
+    assert "announced version 11" in served.get("events/2025-11-03-break.html")[1]
+
+
+def test_save_during_a_rebuild_is_not_lost(served, project):
+    path = project / EVENT
+    text = path.read_text("utf-8")
+    for n in range(6):  # saves spaced around the debounce and build time
+        path.write_text(text.replace("announced the break", f"announced edit {n}"), "utf-8")
+        time.sleep(0.03 * n)
+    served.wait_for(lambda: "announced edit 5" in served.get("events/2025-11-03-break.html")[1])
+
+
+def test_deleted_and_renamed_files_remove_stale_pages(served, project):
+    old = project / "content/events/2025-11-year-background.md"
+    old.rename(project / "content/events/2025-talks.md")
+    served.wait_for(lambda: served.get("events/2025-talks.html")[0] == 200)
+    assert served.get("events/2025-11-year-background.html")[0] == 404
+    assert not (project / "site/events/2025-11-year-background.html").exists()
+
+
+def test_ctrl_c_stops_cleanly(project):
+    server = Served(project)
+    assert server.stop() == 0
+    server.wait_for(lambda: "stopped" in server.out)
