@@ -119,7 +119,8 @@ class DevSite:
         self.errors = messages
         for message in messages:
             print(message, file=self.err, flush=True)
-        print(f"build failed: {len(messages)} problems; serving the last good build",
+        print(f"build failed: {len(messages)} problem{'s' if len(messages) != 1 else ''}; "
+              "serving the last good build",
               file=self.err, flush=True)
         self.notify("*")
 
