@@ -25,7 +25,7 @@ from livereload.handlers import LiveReloadHandler
 from livereload.watcher import Watcher
 from tornado import ioloop, web
 
-from .errors import ContentErrors, DossierError
+from .errors import ContentErrors, DossierError, UsageError
 from .pipeline import build
 from .project import Project
 
@@ -202,14 +202,19 @@ def reload_browsers(path: str) -> None:
 
 def serve(project: Project, host: str, port: int, open_browser: bool, out: TextIO,
           err: TextIO) -> int:
-    """Run the authoring server until Ctrl-C."""
-    site = DevSite(project, out, err, notify=reload_browsers)
-    site.rebuild()
-    url = f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}/index.html"
-    print(f"serving {project.out} at {url}  (watching "
-          f"{', '.join(str(p) for p in site.watched)}; Ctrl-C to stop)", file=out, flush=True)
-    if open_browser:
-        threading.Timer(0.5, webbrowser.open, [url]).start()
-    _Server(site).serve(port=port, host=host, root=str(project.out), restart_delay=0)
+    """Run the authoring server until Ctrl-C (at any moment, even during the first build)."""
+    try:
+        site = DevSite(project, out, err, notify=reload_browsers)
+        site.rebuild()
+        url = f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}/index.html"
+        print(f"serving {project.out} at {url}  (watching "
+              f"{', '.join(str(p) for p in site.watched)}; Ctrl-C to stop)", file=out, flush=True)
+        if open_browser:
+            threading.Timer(0.5, webbrowser.open, [url]).start()
+        _Server(site).serve(port=port, host=host, root=str(project.out), restart_delay=0)
+    except KeyboardInterrupt:
+        pass
+    except OSError as error:  # the port is taken, or the address is not ours
+        raise UsageError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
     print("stopped", file=out, flush=True)
     return 0
