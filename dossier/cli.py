@@ -31,6 +31,9 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="project folder holding content/ (default: the working directory)")
     parser.add_argument("--content", type=Path, default=None,
                         help="content folder (default: ROOT/content)")
+    parser.add_argument("--site-url", default=None, type=_site_url,
+                        help="public address of the site, e.g. https://user.github.io/REPO/ "
+                             "(overrides site_url in dossier.yaml)")
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
@@ -88,9 +91,16 @@ def main(argv: list[str] | None = None, out: TextIO | None = None,
         return 1
 
 
+def _site_url(text: str) -> str:
+    if not text.startswith(("https://", "http://")) or " " in text:
+        raise argparse.ArgumentTypeError(f"must be an http(s) address (got {text!r})")
+    return text
+
+
 def _project(args: argparse.Namespace):
     from .project import Project
-    return Project.at(args.root, out=getattr(args, "out", None), content=args.content)
+    return Project.at(args.root, out=getattr(args, "out", None), content=args.content,
+                      site_url=args.site_url)
 
 
 def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

@@ -157,6 +157,8 @@ class Event:
     """Where sources disagree about this event."""
     related: tuple[Ref, ...] = ()
     """Related events."""
+    updated: PartialDate | None = None
+    """When the editors last revised the entry (for feeds); the event date if absent."""
     line_of: tuple[tuple[str, int], ...] = ()
     """Lines of top-level fields, for errors found after validation."""
 
@@ -292,6 +294,10 @@ class Site:
     key_facts: tuple[Fact, ...] = ()
     open_questions: tuple[Question, ...] = ()
     key_people: tuple[Ref, ...] = ()
+    author: str | None = None
+    """Who publishes the dossier (feeds); the title's editors if absent."""
+    cname: str | None = None
+    """Custom domain for GitHub Pages: written to a CNAME file."""
     line_of: tuple[tuple[str, int], ...] = ()
     """Lines of top-level fields, for errors found after validation."""
 

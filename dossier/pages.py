@@ -22,11 +22,12 @@ from markupsafe import Markup
 
 from .dates import month_heading
 from .link import Dossier, role_on
+from . import structured
 from .markdown import render_inline, render_markdown
 from .model import Event, Person, Quote
 from .wikilinks import WIKILINK_RE, find_wikilinks
 from .urls import (DISCREPANCIES, INDEX, NOT_FOUND, PEOPLE, QUOTES, SOURCES, STYLESHEET,
-                   TIMELINE, Url, page_url, quote_url, relative)
+                   TIMELINE, Url, absolute, page_url, quote_url, relative)
 
 NAV = ((INDEX, "Home"), (TIMELINE, "Timeline"), (PEOPLE, "Who’s who"), (QUOTES, "Quotes"),
        (SOURCES, "Sources"), (DISCREPANCIES, "Discrepancies"))
@@ -105,6 +106,36 @@ class Here:
     def track(self, slug: str) -> str:
         """Display name of a timeline track."""
         return next((t.name for t in self.dossier.site.tracks if t.slug == slug), slug)
+
+    def plain(self, text: str) -> str:
+        """Markdown text as one plain line (wikilinks become names)."""
+        for link in find_wikilinks(text or ""):
+            self.deps.add(f"rec:{link.target}")
+        return plain(self.dossier, text or "")
+
+    def absolute(self, target: str | None = None) -> str | None:
+        """Absolute URL of a page (this one by default), or None without a site_url."""
+        site_url = self.dossier.site.site_url
+        return absolute(site_url, Url(target or self.page)) if site_url else None
+
+    def jsonld(self, kind: str, record=None) -> Markup:
+        """The page's schema.org JSON-LD as a <script> element."""
+        if kind == "event":
+            graph = structured.event_graph(self, record)
+        elif kind in ("person", "organization"):
+            graph = structured.profile_graph(self, record,
+                                             self.dossier.quotes_by.get(record.slug, ()))
+            self.deps.add(f"idx:quotes_by:{record.slug}")
+        elif kind == "source":
+            graph = structured.source_graph(self, record)
+        elif kind == "home":
+            graph = structured.home_graph(self, self.dossier)
+        elif kind == "quotes":
+            self.deps.add("all:event")
+            graph = [structured.quotation(self, q) for q in self.dossier.quotes]
+        else:
+            graph = structured.page_graph(self, record or "", "")
+        return structured.script(graph)
 
     def stylesheet(self) -> str:
         return self.url(STYLESHEET)

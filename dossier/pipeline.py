@@ -15,18 +15,17 @@ from dataclasses import dataclass, replace
 from .cache import Cache, code_digest, load_cache, save_cache, template_cache
 from .deps import index_signatures
 from .errors import ContentErrors, ContentProblem
-from .incremental import (State, changed_keys, digest, input_digests, next_state,
+from .incremental import (EVERYTHING, State, changed_keys, digest, input_digests, next_state,
                           stale_pages)
 from .link import Dossier, link
 from .load import Loaded, load_assets, load_content, load_templates
+from .outputs import generate
 from .pages import plan
 from .project import Project
 from .render import make_environment, render_page
 from .urls import Url
 from .validate import validate
 from .write import read_build_id, update_site, write_site
-
-EXTRA_FILES = {Url(".nojekyll"): b""}  # GitHub Pages: serve files as they are, no Jekyll
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,24 +66,45 @@ def compile_dossier(project: Project, known=None) -> tuple[Dossier, list[Content
     return dossier, problems, loaded
 
 
+def with_site_url(dossier: Dossier, override: str | None,
+                  problems: list[ContentProblem]) -> Dossier:
+    """Apply --site-url; without any site_url, say once what is left out."""
+    site = dossier.site
+    if override:
+        site = replace(site, site_url=override)
+    if not site.site_url:
+        problems.append(ContentProblem(
+            site.path, None, "site_url", "not set, so feed.xml, sitemap.xml, canonical links "
+            "and Open Graph URLs are left out; set site_url in dossier.yaml or pass "
+            "--site-url (the GitHub Pages workflow does)", "warning"))
+    return replace(dossier, site=site)
+
+
 def build(project: Project, cache: Cache | None = None, use_cache: bool = True) -> BuildReport:
     """Compile content/ into a complete site in project.out."""
     started = time.perf_counter()
     if cache is None:
         cache = load_cache(project.cache) if use_cache else Cache(code_digest())
     dossier, warnings, loaded = compile_dossier(project, cache.parsed)
+    dossier = with_site_url(dossier, project.site_url, warnings)
     templates = load_templates(project.templates)
-    files = {**load_assets(project.assets), **EXTRA_FILES}
     specs = plan(dossier)
     inputs, kinds = input_digests(dossier, _record_digests(loaded), templates, cache.code)
+    inputs["site"] = digest(f"{inputs['site']} {dossier.site.site_url}".encode())
     indexes = index_signatures(dossier)
     previous = _usable_state(cache, project)
     changed = changed_keys(previous, inputs, kinds, indexes)
+    files = load_assets(project.assets)
+    if changed is EVERYTHING or changed:                  # data files depend on everything
+        files.update(generate(dossier, [spec.url for spec in specs]))
+    else:
+        files.update({url: None for url in previous.files if url not in files})
     env = make_environment(templates, template_cache(project.cache) if use_cache else None)
     rendered = {spec.url: render_page(env, dossier, spec)   # every page before any write
                 for spec in stale_pages(specs, previous, changed)}
     state = next_state(dossier, inputs, kinds, previous, specs, rendered,
-                       {url: digest(data) for url, data in files.items()})
+                       {url: previous.files[url] if data is None else digest(data)
+                        for url, data in files.items()})
     build_id = digest(repr(sorted((u, m.digest) for u, m in state.pages.items())).encode()
                       + repr(sorted(state.files.items())).encode())
     written, removed = _write(project, previous, state, rendered, files, build_id)
@@ -118,7 +138,7 @@ def _write(project: Project, previous: State | None, state: State, rendered, fil
     changed = {url: html for url, (html, _) in rendered.items()
                if url not in previous.pages or previous.pages[url].digest != state.pages[url].digest}
     changed |= {url: data for url, data in files.items()
-                if previous.files.get(url) != state.files[url]}
+                if data is not None and previous.files.get(url) != state.files[url]}
     removed = (previous.pages.keys() | previous.files.keys()) - (state.pages.keys()
                                                                   | state.files.keys())
     if changed or removed:

@@ -25,9 +25,12 @@ class Project:
     """Output folder, site/ by default."""
     cache: Path
     """Build cache folder, .dossier-cache/ in the project."""
+    site_url: str | None = None
+    """--site-url: overrides site_url in dossier.yaml (absolute URLs in feeds and meta)."""
 
     @classmethod
-    def at(cls, root: Path, out: Path | None = None, content: Path | None = None) -> "Project":
+    def at(cls, root: Path, out: Path | None = None, content: Path | None = None,
+           site_url: str | None = None) -> "Project":
         """The project in ``root``, with optional output and content folders."""
         root = root.resolve()
         templates = root / "templates"
@@ -35,7 +38,8 @@ class Project:
         if not templates.is_dir():
             templates, assets = BUILTIN / "templates", BUILTIN / "assets"
         return cls(root, (content or root / "content"), templates, assets,
-                   out if out is not None else root / "site", root / ".dossier-cache")
+                   out if out is not None else root / "site", root / ".dossier-cache",
+                   site_url)
 
     def protected(self) -> list[Path]:
         """Folders an output folder must never be or contain."""

@@ -7,6 +7,7 @@ slug rules and duplicate slugs are checked here because they need no content.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import replace
 
@@ -21,9 +22,9 @@ from .urls import Slug, is_slug
 from .yamlmarks import LineDict
 
 SITE_KEYS = ("title", "subtitle", "summary", "language", "timezone", "as_of", "site_url",
-             "tracks", "key_facts", "open_questions", "key_people")
+             "tracks", "key_facts", "open_questions", "key_people", "author", "cname")
 EVENT_KEYS = ("draft", "title", "date", "end", "summary", "participants", "location", "track",
-              "tags", "sources", "quotes", "status", "conflicts", "related")
+              "tags", "sources", "quotes", "status", "conflicts", "related", "updated")
 QUOTE_KEYS = ("id", "speaker", "text", "lang", "translation", "said", "occasion", "source",
               "via", "context", "responds_to")
 PERSON_KEYS = ("draft", "name", "aliases", "country", "party", "positions", "summary", "as_of",
@@ -141,9 +142,19 @@ def validate_site(record: Record, problems: list[ContentProblem]) -> Site:
         path=record.path, subtitle=f.text("subtitle"), language=f.text("language") or "en",
         timezone=f.text("timezone"), as_of=f.date("as_of"), site_url=site_url,
         tracks=tuple(tracks), key_facts=tuple(facts), open_questions=tuple(questions),
-        key_people=f.refs("key_people"), line_of=lines_of(record))
+        key_people=f.refs("key_people"), author=f.text("author"), cname=_cname(f),
+        line_of=lines_of(record))
     f.finish()
     return site
+
+
+def _cname(f: Fields) -> str | None:
+    cname = f.text("cname")
+    if cname and not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+",
+                                  cname.lower()):
+        f.error("cname", f"must be a domain name like dossier.example.org (got {cname!r})")
+        return None
+    return cname.lower() if cname else None
 
 
 def validate_event(record: Record, problems: list[ContentProblem], language: str) -> Event:
@@ -167,7 +178,7 @@ def validate_event(record: Record, problems: list[ContentProblem], language: str
         track=f.text("track"), tags=f.texts("tags"),
         quotes=tuple(q for q in quotes if q is not None),
         status=f.choice("status", EVENT_STATUSES, "reported"),
-        conflicts=validate_conflicts(f), related=f.refs("related"),
+        conflicts=validate_conflicts(f), related=f.refs("related"), updated=f.date("updated"),
         line_of=lines_of(record))
     f.finish()
     return event

@@ -55,3 +55,15 @@ def snapshot(folder: Path) -> dict[str, bytes]:
     """Every file under a folder, by relative path, for before/after comparisons."""
     return {p.relative_to(folder).as_posix(): p.read_bytes()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """One headless Debian Chromium for the whole session (Playwright's sync API allows one)."""
+    from browser import ARGS, CHROMIUM, require_chromium
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        chromium.close()

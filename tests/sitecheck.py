@@ -30,7 +30,8 @@ def broken_links(site: Path, allow_external: bool = True) -> list[str]:
             if tag.name == "base" or (tag.name == "link" and link == "data:,"):
                 continue  # <base> on 404.html; the empty icon that prevents a favicon request
             if link.startswith(EXTERNAL_OK):
-                if not allow_external or tag.name != "a":
+                declared = tag.name == "link" and set(tag.get("rel", [])) & {"canonical", "alternate"}
+                if not allow_external or not (tag.name == "a" or declared):
                     problems.append(f"{rel_page}: {link}: request leaves the site")
                 continue
             parts = urlsplit(link)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from browser import RequestLog, browser, serve_under_subpath  # noqa: F401 (fixture)
+from browser import RequestLog, serve_under_subpath
 from conftest import REPO, run_cli
 
 
@@ -36,7 +36,7 @@ def click_through(page, start: str) -> None:
     assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("system-ui")
 
 
-def test_site_navigates_from_disk(browser, site):  # noqa: F811
+def test_site_navigates_from_disk(browser, site):
     page = browser.new_page()
     log = RequestLog(page, site.as_uri())
     click_through(page, site.as_uri() + "/")
@@ -44,7 +44,7 @@ def test_site_navigates_from_disk(browser, site):  # noqa: F811
     page.close()
 
 
-def test_site_navigates_under_a_subpath(browser, site, tmp_path):  # noqa: F811
+def test_site_navigates_under_a_subpath(browser, site, tmp_path):
     with serve_under_subpath(site, tmp_path) as base:
         page = browser.new_page()
         log = RequestLog(page, base)

@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 ORDER = ["errors", "dates", "urls", "yamlmarks", "model", "wikilinks", "fields", "load",
-         "validate", "link", "deps", "markdown", "pages", "render", "incremental", "write", "check",
+         "validate", "link", "deps", "structured", "markdown", "pages", "exports", "feeds", "outputs", "render", "incremental", "write", "check",
          "project", "cache", "pipeline", "scaffold", "serve", "cli"]
 PACKAGE = Path(__file__).resolve().parent.parent / "dossier"
 
@@ -13,7 +13,10 @@ def imported_modules(path: Path) -> set[str]:
     found = set()
     for node in ast.walk(ast.parse(path.read_text("utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.level == 1:
-            found.add((node.module or "").split(".")[0])
+            if node.module:
+                found.add(node.module.split(".")[0])
+            else:  # from . import a, b
+                found.update(alias.name for alias in node.names)
     return found
 
 

@@ -9,12 +9,13 @@ from sitecheck import broken_links, reachable
 @pytest.fixture(scope="module")
 def real_site(tmp_path_factory):
     out = tmp_path_factory.mktemp("real") / "site"
-    result = run_cli("--root", REPO, "--out", out)
+    result = run_cli("--root", REPO, "--out", out, "--site-url", "https://user.github.io/REPO/")
     assert result.code == 0, result.err
     return out, result
 
 
 def test_real_dossier_builds_with_no_errors_and_no_warnings(real_site):
+    """Built as the GitHub Pages workflow builds it (with --site-url)."""
     _, result = real_site
     assert result.err == ""
     assert "0 warnings" in result.out

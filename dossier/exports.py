@@ -1,0 +1,175 @@
+"""Data exports: dossier.json (described by schema/dossier.schema.json), events.csv,
+quotes.csv and timeline.json in Knight Lab TimelineJS's format.
+
+Every reference is resolved: it carries the slug, the kind, the name and the page.
+CSV cells that a spreadsheet would run as a formula are prefixed with an apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from .dates import PartialDate, When
+from .link import Dossier
+from .model import Citation, Event, Organization, Person, Position, Quote, Source
+from .pages import plain
+from .urls import page_url, quote_url
+
+SCHEMA_VERSION = "1.0"
+
+
+def _date(when: When) -> dict:
+    return {"start": when.start.iso(), "end": when.end.iso() if when.end else None,
+            "qualifier": when.qualifier, "text": when.human()}
+
+
+def _iso(date: PartialDate | None) -> str | None:
+    return date.iso() if date else None
+
+
+def _ref(dossier: Dossier, slug: str) -> dict:
+    return {"slug": slug, "kind": dossier.kind(slug), "name": dossier.name(slug),
+            "url": dossier.url(slug)}
+
+
+def _cite(dossier: Dossier, cite: Citation) -> dict:
+    return {"source": _ref(dossier, cite.source.slug), "locator": cite.locator,
+            "note": cite.note}
+
+
+def _quote(dossier: Dossier, q: Quote) -> dict:
+    return {"id": q.id, "url": quote_url(q.id), "event": _ref(dossier, q.event),
+            "speaker": _ref(dossier, q.speaker.slug), "text": q.text, "lang": q.lang,
+            "said": _date(q.said), "occasion": q.occasion, "context": q.context,
+            "source": _cite(dossier, q.source),
+            "via": [_ref(dossier, r.slug) for r in q.via],
+            "translation": {"text": q.translation.text, "by": q.translation.by}
+            if q.translation else None,
+            "responds_to": q.responds_to.slug if q.responds_to else None}
+
+
+def _event(dossier: Dossier, e: Event) -> dict:
+    return {"slug": e.slug, "url": page_url("event", e.slug), "title": e.title,
+            "date": _date(e.when), "summary": e.summary, "body": e.body.strip(),
+            "status": e.status, "location": e.location, "track": e.track,
+            "tags": list(e.tags),
+            "participants": [{**_ref(dossier, p.ref.slug), "role": p.role}
+                             for p in e.participants],
+            "sources": [_cite(dossier, c) for c in e.sources],
+            "quotes": [q.id for q in e.quotes],
+            "conflicts": [{"field": c.field, "note": c.note,
+                           "versions": [{"text": v.text,
+                                         "sources": [_cite(dossier, s) for s in v.sources]}
+                                        for v in c.versions]} for c in e.conflicts],
+            "related": [_ref(dossier, r.slug) for r in dossier.related_of.get(e.slug, ())]}
+
+
+def _position(dossier: Dossier, p: Position) -> dict:
+    return {"title": p.title, "organization": _ref(dossier, p.organization.slug)
+            if p.organization else None, "start": _iso(p.start), "end": _iso(p.end),
+            "in_office": _iso(p.in_office), "acting": p.acting, "note": p.note,
+            "sources": [_cite(dossier, c) for c in p.sources]}
+
+
+def _profile(dossier: Dossier, r: Person | Organization) -> dict:
+    kind = "person" if isinstance(r, Person) else "organization"
+    data = {"slug": r.slug, "url": page_url(kind, r.slug), "name": r.name,
+            "aliases": list(r.aliases), "country": r.country, "summary": r.summary,
+            "as_of": _iso(r.as_of), "sources": [_cite(dossier, c) for c in r.sources],
+            "events": [{"slug": e.slug, "role": role}
+                       for e, role in dossier.events_of.get(r.slug, ())],
+            "quotes": [q.id for q in dossier.quotes_by.get(r.slug, ())]}
+    if isinstance(r, Person):
+        data["party"] = _ref(dossier, r.party.slug) if r.party else None
+        data["positions"] = [_position(dossier, p) for p in r.positions]
+    else:
+        data["kind"] = r.kind
+        data["parent"] = _ref(dossier, r.parent.slug) if r.parent else None
+    return data
+
+
+def _source(dossier: Dossier, s: Source) -> dict:
+    return {"slug": s.slug, "url": page_url("source", s.slug), "name": s.name, "kind": s.kind,
+            "publisher": s.publisher, "published": _iso(s.published), "link": s.url,
+            "lang": s.lang, "description": s.description,
+            "via": [_ref(dossier, r.slug) for r in s.via],
+            "cited_by": sorted({b.page for b in dossier.cited_by.get(s.slug, ())})}
+
+
+def dossier_json(dossier: Dossier) -> bytes:
+    """Everything in the dossier, machine-readable (see schema/dossier.schema.json)."""
+    site = dossier.site
+    data = {
+        "schema_version": SCHEMA_VERSION,
+        "dossier": {"title": site.title, "subtitle": site.subtitle, "summary": site.summary,
+                    "language": site.language, "as_of": _iso(site.as_of),
+                    "site_url": site.site_url},
+        "events": [_event(dossier, e) for e in dossier.events],
+        "people": [_profile(dossier, p) for p in dossier.people],
+        "organizations": [_profile(dossier, o) for o in dossier.organizations],
+        "sources": [_source(dossier, s) for s in dossier.sources],
+        "quotes": [_quote(dossier, q) for q in dossier.quotes],
+    }
+    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+
+
+def _cell(value) -> str:
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _csv(header: list[str], rows: list[list]) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    writer.writerows([[_cell(v) for v in row] for row in rows])
+    return buffer.getvalue().encode("utf-8")
+
+
+def events_csv(dossier: Dossier) -> bytes:
+    return _csv(["slug", "date", "end", "date_text", "title", "summary", "status", "track",
+                 "location", "participants", "sources", "url"],
+                [[e.slug, e.when.start.iso(), _iso(e.when.end), e.when.human(), e.title,
+                  plain(dossier, e.summary), e.status, e.track, e.location,
+                  ";".join(p.ref.slug for p in e.participants),
+                  ";".join(c.source.slug for c in e.sources), page_url("event", e.slug)]
+                 for e in dossier.events])
+
+
+def quotes_csv(dossier: Dossier) -> bytes:
+    return _csv(["id", "said", "said_text", "speaker", "speaker_name", "text", "lang",
+                 "occasion", "source", "via", "event", "url"],
+                [[q.id, q.said.iso(), q.said.human(), q.speaker.slug,
+                  dossier.name(q.speaker.slug), q.text, q.lang, q.occasion,
+                  q.source.source.slug, ";".join(r.slug for r in q.via), q.event,
+                  quote_url(q.id)] for q in dossier.quotes])
+
+
+def _timeline_date(date: PartialDate) -> dict:
+    out = {"year": date.year}
+    if date.month:
+        out["month"] = date.month
+    if date.day:
+        out["day"] = date.day
+    return out
+
+
+def timeline_json(dossier: Dossier) -> bytes:
+    """The events in TimelineJS's JSON format, at their real date precision."""
+    tracks = {t.slug: t.name for t in dossier.site.tracks}
+    events = []
+    for e in dossier.events:
+        item = {"unique_id": e.slug, "start_date": _timeline_date(e.when.start),
+                "display_date": e.when.human(),
+                "text": {"headline": e.title, "text": plain(dossier, e.summary)}}
+        if e.when.end:
+            item["end_date"] = _timeline_date(e.when.end)
+        if e.track:
+            item["group"] = tracks.get(e.track, e.track)
+        events.append(item)
+    site = dossier.site
+    data = {"title": {"text": {"headline": site.title, "text": plain(dossier, site.summary)}},
+            "events": events}
+    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
