@@ -118,6 +118,8 @@ def summary(report, project) -> str:
     d = report.dossier
     unchanged = report.total - report.written
     removed = f", {report.removed} removed" if report.removed else ""
+    if report.search_index is not None:
+        removed += f"; search index {report.search_index / 1024:.0f} KB"
     return (f"built {project.out}: {report.written} files written, {unchanged} unchanged"
             f"{removed}, {report.rendered} pages rendered in {report.seconds:.2f} s "
             f"({len(d.events)} events, {len(d.people)} people, {len(d.organizations)} "

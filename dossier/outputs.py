@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from typing import Callable
 
-from . import exports, feeds
+from . import exports, feeds, search
 from .link import Dossier
 from .urls import Url
 
 Producer = Callable[[Dossier, list[Url]], "bytes | None"]
 
 GENERATED: tuple[tuple[Url, Producer], ...] = (
+    (Url("assets/search-index.js"), lambda d, pages: search.index_script(d)),
     (Url("dossier.json"), lambda d, pages: exports.dossier_json(d)),
     (Url("events.csv"), lambda d, pages: exports.events_csv(d)),
     (Url("quotes.csv"), lambda d, pages: exports.quotes_csv(d)),

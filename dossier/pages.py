@@ -20,13 +20,15 @@ from itertools import groupby
 
 from markupsafe import Markup
 
-from .dates import month_heading
-from .link import Dossier, role_on
+from . import charts as charts_
 from . import structured
+from .dates import MONTHS, month_heading
+from .link import Dossier, role_on
 from .markdown import render_inline, render_markdown
 from .model import Event, Person, Quote
 from .wikilinks import WIKILINK_RE, find_wikilinks
-from .urls import (DISCREPANCIES, INDEX, NOT_FOUND, PEOPLE, QUOTES, SOURCES, STYLESHEET,
+from .urls import (DISCREPANCIES, INDEX, NOT_FOUND, PEOPLE, QUOTES, SEARCH, SINGLE, SOURCES,
+                   STYLESHEET,
                    TIMELINE, Url, absolute, page_url, quote_url, relative)
 
 NAV = ((INDEX, "Home"), (TIMELINE, "Timeline"), (PEOPLE, "Who’s who"), (QUOTES, "Quotes"),
@@ -50,6 +52,8 @@ class PageSpec:
     """One-sentence description for meta tags."""
     deps: frozenset[str] = frozenset()
     """Dependency keys known before rendering (see deps.py); rendering adds the rest."""
+    single: bool = False
+    """True for the single-file edition, whose links are anchors inside the file."""
 
 
 class Here:
@@ -137,6 +141,53 @@ class Here:
             graph = structured.page_graph(self, record or "", "")
         return structured.script(graph)
 
+    def root(self) -> str:
+        """Relative path from this page to the site root ('' or '../')."""
+        return "../" * self.page.count("/")
+
+    def period_text(self, position) -> str:
+        """A position's period in words, as precise as it is known."""
+        if position.start and position.end:
+            return f"{position.start.human()} – {position.end.human()}"
+        if position.start:
+            return f"since {position.start.human()}"
+        if position.end:
+            return f"until {position.end.human()} (start not stated)"
+        if position.in_office:
+            return f"in office in {position.in_office.human()} (start not stated)"
+        return "dates not stated"
+
+    def timeline_charts(self) -> list[tuple[str, Markup]]:
+        """The overview chart, and a close-up of the busiest month when there is one."""
+        self.deps.add("all:event")
+        events = list(self.dossier.events)
+        charts = [("All events", charts_.timeline_svg(
+            self, self.dossier, events, "Every event on a time axis, by track"))]
+        month = charts_.busiest_month(events)
+        if month:
+            first, last = charts_.month_domain(*month)
+            inside = [e for e in events if e.when.start.year == month[0]
+                      and e.when.start.month == month[1]]
+            exact = [charts_.span(e)[1] for e in inside if e.when.start.precision == "day"]
+            last = min(last, max(exact) + 1)
+            name = f"{MONTHS[month[1] - 1]} {month[0]}"
+            charts.append((f"{name} in detail", charts_.timeline_svg(
+                self, self.dossier, inside, f"Events of {name}, by track", (first, last))))
+        return charts
+
+    def roles_chart(self, person) -> Markup:
+        return charts_.roles_svg(self, person)
+
+    def network(self):
+        """The relationship map and, as its text alternative, every pair with its events."""
+        self.deps.update({"all:event", "all:person", "all:organization"})
+        pairs = charts_.co_appearances(self.dossier)
+        return charts_.network_svg(self, self.dossier, pairs), pairs
+
+    def participants(self, event: Event, kind: str) -> list[str]:
+        """Slugs of an event's participants of one kind (for the timeline filters)."""
+        return [p.ref.slug for p in event.participants if self.kind(p.ref.slug) == kind]
+
     def stylesheet(self) -> str:
         return self.url(STYLESHEET)
 
@@ -147,10 +198,35 @@ class Here:
         return role_on(person, event) if isinstance(person, Person) else None
 
 
-def plan(dossier: Dossier) -> list[PageSpec]:
+class SingleHere(Here):
+    """Helpers for the single-file edition: every link is an anchor inside the file."""
+
+    ANCHORS = {"index.html": "#top", "timeline.html": "#timeline", "people.html": "#people",
+               "quotes.html": "#quotes", "sources.html": "#sources",
+               "discrepancies.html": "#discrepancies", "search.html": "#top"}
+
+    def url(self, target: str) -> str:
+        path, _, fragment = target.partition("#")
+        if fragment:
+            return f"#{fragment}"
+        return self.ANCHORS.get(path, "#top")
+
+    def ref(self, slug: str) -> str:
+        self.deps.add(f"rec:{slug}")
+        return f"#{self.dossier.kind(slug)}-{slug}"
+
+    def quote(self, quote: Quote) -> str:
+        return f"#q-{quote.id}"
+
+    def root(self) -> str:
+        return ""
+
+
+def plan(dossier: Dossier, stylesheet: str = "") -> list[PageSpec]:
     """Every page of the site, in a stable order."""
     pages = [home(dossier), timeline(dossier), people_index(dossier), quotes(dossier),
-             sources_index(dossier), discrepancies(dossier), not_found(dossier)]
+             sources_index(dossier), discrepancies(dossier), search_page(dossier),
+             not_found(dossier), single_file(dossier, stylesheet)]
     pages += [event_page(dossier, index) for index in range(len(dossier.events))]
     pages += [PageSpec(page_url("person", p.slug), "person.html", {"person": p}, p.name,
                        plain(dossier, p.summary), own(p.slug, p.summary))
@@ -187,9 +263,15 @@ def timeline(dossier: Dossier) -> PageSpec:
         months = [(month, list(events)) for month, events in
                   groupby(in_year, key=lambda e: month_heading(e.when.start))]
         years.append((year, months))
-    return PageSpec(TIMELINE, "timeline.html", {"years": years}, "Timeline",
+    involved = {p.ref.slug for e in dossier.events for p in e.participants}
+    by_name = lambda slugs: sorted(((s, dossier.name(s)) for s in slugs),  # noqa: E731
+                                   key=lambda pair: pair[1].casefold())
+    filters = {"people": by_name(s for s in involved if dossier.kind(s) == "person"),
+               "organizations": by_name(s for s in involved if dossier.kind(s) == "organization"),
+               "tags": sorted({t for e in dossier.events for t in e.tags}, key=str.casefold)}
+    return PageSpec(TIMELINE, "timeline.html", {"years": years, "filters": filters}, "Timeline",
                     f"Every event of {dossier.site.title}, in date order.",
-                    frozenset({"all:event"}))
+                    frozenset({"all:event", "all:person", "all:organization"}))
 
 
 def event_page(dossier: Dossier, index: int) -> PageSpec:
@@ -224,6 +306,22 @@ def sources_index(dossier: Dossier) -> PageSpec:
 def discrepancies(dossier: Dossier) -> PageSpec:
     return PageSpec(DISCREPANCIES, "discrepancies.html", {}, "Discrepancies",
                     "Every point where the sources disagree or are uncertain.")
+
+
+def single_file(dossier: Dossier, stylesheet: str) -> PageSpec:
+    """dossier.html: the whole dossier in one file, for e-mail and archiving."""
+    speakers = sorted(dossier.quotes_by, key=lambda s: dossier.name(s).casefold())
+    return PageSpec(SINGLE, "single.html",
+                    {"css": Markup(stylesheet.replace("</", "<\\/")),
+                     "by_speaker": [(s, dossier.quotes_by[s]) for s in speakers]},
+                    dossier.site.title, plain(dossier, dossier.site.summary),
+                    frozenset({"all:event", "all:person", "all:organization", "all:source"}),
+                    single=True)
+
+
+def search_page(dossier: Dossier) -> PageSpec:
+    return PageSpec(SEARCH, "search.html", {}, "Search",
+                    "Search every person, organization, event, quote and source.")
 
 
 def not_found(dossier: Dossier) -> PageSpec:

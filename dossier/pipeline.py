@@ -50,6 +50,8 @@ class BuildReport:
     """State for the next build."""
     changed_urls: tuple[Url, ...] = ()
     """The files written, in order (what a browser should reload)."""
+    search_index: int | None = None
+    """Size in bytes of the search index, when this build wrote it."""
 
 
 def compile_dossier(project: Project, known=None) -> tuple[Dossier, list[ContentProblem], Loaded]:
@@ -88,13 +90,14 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True) 
     dossier, warnings, loaded = compile_dossier(project, cache.parsed)
     dossier = with_site_url(dossier, project.site_url, warnings)
     templates = load_templates(project.templates)
-    specs = plan(dossier)
+    assets = load_assets(project.assets)
+    specs = plan(dossier, assets.get("assets/style.css", b"").decode("utf-8"))
     inputs, kinds = input_digests(dossier, _record_digests(loaded), templates, cache.code)
     inputs["site"] = digest(f"{inputs['site']} {dossier.site.site_url}".encode())
     indexes = index_signatures(dossier)
     previous = _usable_state(cache, project)
     changed = changed_keys(previous, inputs, kinds, indexes)
-    files = load_assets(project.assets)
+    files = dict(assets)
     if changed is EVERYTHING or changed:                  # data files depend on everything
         files.update(generate(dossier, [spec.url for spec in specs]))
     else:
@@ -114,7 +117,11 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True) 
         save_cache(project.cache, cache)
     return BuildReport(len(written), len(rendered), len(state.pages) + len(state.files),
                        removed, tuple(warnings), time.perf_counter() - started, dossier,
-                       cache, tuple(written))
+                       cache, tuple(written), _size(files.get(Url("assets/search-index.js"))))
+
+
+def _size(data: bytes | None) -> int | None:
+    return None if data is None else len(data)
 
 
 def _record_digests(loaded: Loaded) -> dict[str, str]:

@@ -14,7 +14,7 @@ import jinja2
 from .errors import TemplateFailure
 from .deps import TrackedDossier
 from .link import Dossier
-from .pages import Here, PageSpec, plan
+from .pages import Here, PageSpec, SingleHere, plan
 from .urls import Url
 
 TEMPLATE_DIR = "templates"
@@ -60,8 +60,9 @@ def render_page(env: jinja2.Environment, dossier: Dossier,
                 spec: PageSpec) -> tuple[bytes, frozenset[str]]:
     """Render one page to UTF-8 bytes; also return every dependency key it read."""
     deps = set(spec.deps)
+    here = (SingleHere if spec.single else Here)(dossier, spec.url, deps)
     context = {"site": dossier.site, "dossier": TrackedDossier(dossier, deps),
-               "here": Here(dossier, spec.url, deps), "title": spec.title,
+               "here": here, "title": spec.title,
                "description": spec.description, **spec.context}
     try:
         html = env.get_template(spec.template).render(context)

@@ -33,6 +33,8 @@ QUOTES = Url("quotes.html")
 SOURCES = Url("sources.html")
 DISCREPANCIES = Url("discrepancies.html")
 NOT_FOUND = Url("404.html")
+SEARCH = Url("search.html")
+SINGLE = Url("dossier.html")
 STYLESHEET = Url("assets/style.css")
 
 

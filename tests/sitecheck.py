@@ -25,8 +25,8 @@ def broken_links(site: Path, allow_external: bool = True) -> list[str]:
     for page in sorted(site.rglob("*.html")):
         rel_page = page.relative_to(site).as_posix()
         soup = BeautifulSoup(page.read_text("utf-8"), "html.parser")
-        for tag in soup.find_all(href=True) + soup.find_all(src=True):
-            link = tag.get("href") or tag.get("src")
+        for tag in soup.find_all(href=True) + soup.find_all(src=True) + soup.find_all(action=True):
+            link = tag.get("href") or tag.get("src") or tag.get("action")
             if tag.name == "base" or (tag.name == "link" and link == "data:,"):
                 continue  # <base> on 404.html; the empty icon that prevents a favicon request
             if link.startswith(EXTERNAL_OK):
@@ -63,8 +63,10 @@ def reachable(site: Path, start: str = "index.html") -> set[str]:
             continue
         seen.add(rel)
         soup = BeautifulSoup((site / rel).read_text("utf-8"), "html.parser")
-        for a in soup.find_all("a", href=True):
-            path = urlsplit(a["href"]).path
-            if path and not a["href"].startswith(EXTERNAL_OK):
+        targets = [a["href"] for a in soup.find_all("a", href=True)]
+        targets += [form["action"] for form in soup.find_all("form", action=True)]
+        for target in targets:
+            path = urlsplit(target).path
+            if path and not target.startswith(EXTERNAL_OK):
                 todo.append(posixpath.normpath(posixpath.join(posixpath.dirname(rel), path)))
     return seen

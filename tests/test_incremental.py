@@ -86,14 +86,35 @@ def test_incremental_equals_clean(real, tmp_path, edit):
     assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
 
 
-def test_unrelated_pages_are_not_rendered(real):
-    assert build(real).code == 0
+def test_an_edited_event_does_not_re_render_unrelated_events(real, monkeypatch):
+    from dossier import pipeline
+    from dossier.project import Project
+    project = Project.at(real)
+    first = pipeline.build(project)
+    rendered = []
+    original = pipeline.render_page
+
+    def spy(env, dossier, spec):
+        rendered.append(spec.url)
+        return original(env, dossier, spec)
+
+    monkeypatch.setattr(pipeline, "render_page", spy)
     EDITS["event body"](real)
-    result = build(real)
-    assert "2 files written" in result.out  # the event page and dossier.json
-    rendered = int(result.out.split(" pages rendered")[0].rsplit(", ", 1)[1])
-    total_events = len(list((real / "content/events").glob("*.md")))
-    assert rendered < 10 + total_events // 2, result.out
+    pipeline.build(project)
+    slug = "2025-11-06-congress-declares-sheinbaum-persona-non-grata"
+    d = first.dossier
+    i = d.event_index[slug]
+    neighbours = {d.events[i - 1].slug, d.events[i + 1].slug}
+    linked = {e.slug for e in d.related_of.get(slug, ())} | {
+        b.owner for b in d.mentions_of.get(slug, ())}
+    allowed = {f"events/{s}.html" for s in {slug} | neighbours | linked}
+    events = {u for u in rendered if u.startswith("events/")}
+    assert f"events/{slug}.html" in events
+    assert events <= allowed
+    assert len(rendered) < len(d.events)
+    for kind, target in (("person", "claudia-sheinbaum"), ("organization", "peru-congress")):
+        assert f"{'people' if kind == 'person' else 'organizations'}/{target}.html" in rendered
+    assert {"timeline.html", "index.html", "quotes.html"} <= set(rendered)
 
 
 def test_noop_rebuild_writes_nothing(real):

@@ -13,7 +13,7 @@ VNU = REPO / "node_modules/vnu-jar/build/dist/vnu.jar"
 AXE = REPO / "node_modules/axe-core/axe.min.js"
 PAGES = ["index.html", "timeline.html", "events/2025-11-03-peru-breaks-relations.html",
          "people/betssy-chavez.html", "organizations/peru-congress.html", "quotes.html",
-         "sources.html", "discrepancies.html", "people.html"]
+         "sources.html", "discrepancies.html", "people.html", "search.html", "dossier.html"]
 
 
 def require(path, what: str) -> None:

@@ -1,0 +1,267 @@
+"""Charts drawn at build time as inline SVG: readable with no JavaScript, no request.
+
+``timeline_svg`` places events on a time axis in lanes, honest about precision: a day
+is a dot, a month or a year a bar over that period, an uncertain date ('circa',
+'between', 'before', 'after') a dashed outline over the window it may fall in.
+``roles_svg`` draws the periods a person held each role; ``network_svg`` who appears
+with whom. Every mark links to its page and carries an accessible name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from datetime import date
+from html import escape
+
+from markupsafe import Markup
+
+from .dates import MONTHS, PartialDate
+from .link import Dossier
+from .model import Event, Person, Position
+
+WIDTH, LABEL, LANE, TOP = 960, 170, 30, 28
+ROW, GAP = 18, 10
+
+
+def _day(d: PartialDate) -> int:
+    return date(d.year, d.month or 1, d.day or 1).toordinal()
+
+
+def span(event: Event) -> tuple[int, int]:
+    """First and last day an event may cover, given its precision and qualifier."""
+    when = event.when
+    start, end = when.start.first_day(), (when.end or when.start).last_day()
+    return _day(start), _day(end)
+
+
+class _Scale:
+    def __init__(self, first: int, last: int, left: float, right: float):
+        self.first, self.last, self.left, self.right = first, max(last, first + 1), left, right
+
+    def __call__(self, day: int) -> float:
+        return round(self.left + (day - self.first) * (self.right - self.left)
+                     / (self.last - self.first), 1)
+
+
+def _tick(scale: _Scale, day: int, label: str, height: float) -> str:
+    x = scale(day)
+    return (f'<line class="tick" x1="{x}" x2="{x}" y1="{TOP - 6}" y2="{height}"/>'
+            f'<text class="tick-label" x="{x + 3}" y="{TOP - 10}">{label}</text>')
+
+
+def _ticks(scale: _Scale, height: float) -> list[str]:
+    """Day ticks for a range of weeks, month ticks up to 18 months, year ticks beyond."""
+    days = scale.last - scale.first
+    if days <= 62:
+        step = 1 if days <= 16 else 2 if days <= 31 else 7
+        out, first = [], True
+        for day in range(scale.first, scale.last + 1):
+            d = date.fromordinal(day)
+            if (d.day - 1) % step and d.day != 1:
+                continue
+            label = f"{d.day} {MONTHS[d.month - 1][:3]}" if first or d.day == 1 else str(d.day)
+            out.append(_tick(scale, day, label, height))
+            first = False
+        return out
+    first, last = date.fromordinal(scale.first), date.fromordinal(scale.last)
+    monthly = (last.year - first.year) * 12 + last.month - first.month <= 18
+    out = []
+    year, month = first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        tick = date(year, month, 1).toordinal()
+        if tick >= scale.first and (month == 1 or monthly):
+            label = (f"{MONTHS[month - 1][:3]} {year}" if month == 1 else MONTHS[month - 1][:3]) \
+                if monthly else str(year)
+            out.append(_tick(scale, tick, label, height))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def _mark(here, event: Event, scale: _Scale, y: float) -> str:
+    first, last = span(event)
+    when = event.when
+    label = escape(f"{event.title} ({when.human()})", quote=True)
+    uncertain = when.qualifier is not None
+    x1 = scale(first)
+    if when.qualifier == "before":
+        shape = (f'<line class="mark uncertain" x1="{scale.left}" x2="{x1}" y1="{y}" y2="{y}"/>'
+                 f'<circle class="mark" cx="{x1}" cy="{y}" r="4"/>')
+    elif when.qualifier == "after":
+        shape = (f'<circle class="mark" cx="{x1}" cy="{y}" r="4"/>'
+                 f'<line class="mark uncertain" x1="{x1}" x2="{scale.right}" y1="{y}" y2="{y}"/>')
+    elif when.start.precision == "day" and when.end is None:
+        css = "mark uncertain" if uncertain else "mark"
+        shape = f'<circle class="{css}" cx="{x1}" cy="{y}" r="5"/>'
+    else:
+        width = max(scale(last + 1) - x1, 4)
+        css = "mark span uncertain" if uncertain else "mark span"
+        shape = f'<rect class="{css}" x="{x1}" y="{y - 6}" width="{round(width, 1)}" height="12" rx="2"/>'
+    return (f'<a href="{escape(here.ref(event.slug), quote=True)}" aria-label="{label}" '
+            f'data-event="{event.slug}"><title>{label}</title>{shape}</a>')
+
+
+def timeline_svg(here, dossier: Dossier, events: list[Event], caption: str,
+                 domain: tuple[int, int] | None = None) -> Markup:
+    """Events on a time axis, one lane per track."""
+    if not events:
+        return Markup("")
+    tracks = [(t.slug, t.name) for t in dossier.site.tracks]
+    used = {e.track for e in events}
+    lanes = [(slug, name) for slug, name in tracks if slug in used]
+    if any(e.track not in {s for s, _ in tracks} for e in events):
+        lanes.append((None, "Other"))
+    first = domain[0] if domain else min(span(e)[0] for e in events)
+    last = domain[1] if domain else max(span(e)[1] for e in events)
+    pad = max(1, (last - first) // 60)
+    scale = _Scale(first - pad, last + pad, LABEL, WIDTH - 16)
+    lane_of = {slug: i for i, (slug, _) in enumerate(lanes)}
+    rows = _pack(events, scale, lambda e: lane_of.get(e.track, lane_of.get(None, 0)))
+    heights = [max((row for lane, row in rows.values() if lane == i), default=0) + 1
+               for i in range(len(lanes))]
+    tops = [TOP + sum(ROW * h + GAP for h in heights[:i]) for i in range(len(lanes))]
+    height = tops[-1] + ROW * heights[-1] + GAP
+    parts = _ticks(scale, height)
+    for i, (_, name) in enumerate(lanes):
+        y = tops[i] + ROW * heights[i] / 2 + 2
+        parts.append(f'<line class="lane" x1="{LABEL}" x2="{WIDTH - 16}" y1="{y}" y2="{y}"/>'
+                     f'<text class="lane-label" x="8" y="{y + 4}">{escape(name)}</text>')
+    for event in events:
+        lane, row = rows[event.slug]
+        parts.append(_mark(here, event, scale, tops[lane] + ROW * row + ROW / 2 + 2))
+    title = escape(caption)
+    return Markup(
+        f'<svg class="chart timeline-chart" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
+        f'height="{height}" role="group" aria-label="{title}">'
+        f'{"".join(parts)}</svg>')
+
+
+def _pack(events: list[Event], scale: _Scale, lane_of) -> dict[str, tuple[int, int]]:
+    """Lane and sub-row of each event, so that marks in one lane never overlap."""
+    ends: dict[int, list[float]] = defaultdict(list)
+    placed = {}
+    for event in sorted(events, key=lambda e: (span(e)[0], e.slug)):
+        first, last = span(event)
+        if event.when.qualifier == "before":
+            x1, x2 = scale.left, scale(first) + 6
+        elif event.when.qualifier == "after":
+            x1, x2 = scale(first) - 6, scale.right
+        else:
+            x1, x2 = scale(first) - 6, max(scale(last + 1), scale(first) + 6)
+        lane = lane_of(event)
+        rows = ends[lane]
+        row = next((i for i, end in enumerate(rows) if end + 3 < x1), len(rows))
+        if row == len(rows):
+            rows.append(x2)
+        else:
+            rows[row] = x2
+        placed[event.slug] = (lane, row)
+    return placed
+
+
+def busiest_month(events: list[Event]) -> tuple[int, int] | None:
+    """The month holding the most day-precise events, if it holds a third of all events."""
+    counts = Counter((e.when.start.year, e.when.start.month) for e in events
+                     if e.when.start.month)
+    if not counts:
+        return None
+    (year, month), count = counts.most_common(1)[0]
+    return (year, month) if count * 3 >= len(events) and count >= 4 else None
+
+
+def month_domain(year: int, month: int) -> tuple[int, int]:
+    start = PartialDate(year, month)
+    return _day(start.first_day()), _day(start.last_day())
+
+
+def _position_span(position: Position, as_of: PartialDate | None) -> tuple[int | None, int | None]:
+    start = position.start.first_day() if position.start else None
+    if position.end:
+        end = position.end.last_day()
+    elif position.start and as_of:
+        end = as_of.last_day()
+    else:
+        end = None
+    if start is None and end is None and position.in_office:
+        start, end = position.in_office.first_day(), position.in_office.last_day()
+    return (_day(start) if start else None, _day(end) if end else None)
+
+
+def roles_svg(here, person: Person) -> Markup:
+    """Each role of a person as a bar over the period it was held."""
+    spans = [(_position_span(p, person.as_of), p) for p in person.positions]
+    known = [d for (s, e), _ in spans for d in (s, e) if d is not None]
+    if not known:
+        return Markup("")
+    first, last = min(known), max(known)
+    pad = max(30, (last - first) // 20)
+    scale = _Scale(first - pad, last + pad, LABEL + 60, WIDTH - 16)
+    row = 34
+    height = TOP + row * len(spans) + 8
+    parts = _ticks(scale, height)
+    for i, ((start, end), position) in enumerate(spans):
+        y = TOP + row * i + row / 2
+        name = position.title + (" (interim)" if position.acting else "")
+        period = here.period_text(position)
+        label = escape(f"{name}: {period}", quote=True)
+        short = name if len(name) <= 30 else name[:29] + "…"
+        parts.append(f'<text class="lane-label" x="8" y="{y + 4}">{escape(short)}</text>')
+        if start is None and end is None:
+            parts.append(f'<text class="note" x="{scale.left}" y="{y + 4}">dates not stated</text>')
+            continue
+        x1 = scale(start) if start is not None else scale.left
+        x2 = scale(end + 1) if end is not None else scale.right
+        css = "mark span" + (" uncertain" if start is None or (end is None) else "")
+        parts.append(f'<rect class="{css}" x="{x1}" y="{y - 8}" width="{max(round(x2 - x1, 1), 4)}" '
+                     f'height="16" rx="2" aria-label="{label}" role="img"><title>{label}</title></rect>')
+    caption = escape(f"Roles of {person.name} over time")
+    return Markup(f'<svg class="chart roles-chart" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
+                  f'height="{height}" role="group" aria-label="{caption}">{"".join(parts)}</svg>')
+
+
+def co_appearances(dossier: Dossier) -> dict[tuple[str, str], list[Event]]:
+    """(slug, slug) -> events both take part in, for every pair that shares one."""
+    pairs: dict[tuple[str, str], list[Event]] = defaultdict(list)
+    for event in dossier.events:
+        slugs = sorted({p.ref.slug for p in event.participants})
+        for i, a in enumerate(slugs):
+            for b in slugs[i + 1:]:
+                pairs[(a, b)].append(event)
+    return dict(sorted(pairs.items()))
+
+
+def network_svg(here, dossier: Dossier, pairs: dict[tuple[str, str], list[Event]]) -> Markup:
+    """People and organizations on a circle, joined where they share events."""
+    nodes = sorted({s for pair in pairs for s in pair},
+                   key=lambda s: (here.kind(s) != "person", getattr(dossier.entities[s], "country", "") or "",
+                                  here.name(s)))
+    if len(nodes) < 2:
+        return Markup("")
+    width, height, radius = 1100, 680, 280
+    cx, cy = width / 2, height / 2
+    where = {}
+    for i, slug in enumerate(nodes):
+        angle = 2 * math.pi * i / len(nodes) - math.pi / 2
+        where[slug] = (round(cx + radius * math.cos(angle), 1),
+                       round(cy + radius * math.sin(angle), 1), angle)
+    parts = []
+    for (a, b), events in pairs.items():
+        (x1, y1, _), (x2, y2, _) = where[a], where[b]
+        label = escape(f"{here.name(a)} and {here.name(b)}: {len(events)} shared "
+                       f"event{'s' if len(events) != 1 else ''}", quote=True)
+        parts.append(f'<line class="edge" x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" '
+                     f'stroke-width="{min(1 + len(events), 7)}"><title>{label}</title></line>')
+    for slug in nodes:
+        x, y, angle = where[slug]
+        kind = here.kind(slug)
+        right = math.cos(angle) >= 0
+        lx = round(x + (12 if right else -12), 1)
+        ly = round(y + 4 + 10 * math.sin(angle), 1)
+        anchor = "start" if right else "end"
+        name = escape(here.name(slug))
+        parts.append(f'<a href="{escape(here.ref(slug), quote=True)}" aria-label="{name}">'
+                     f'<circle class="node node-{kind}" cx="{x}" cy="{y}" r="7"/>'
+                     f'<text class="node-label" x="{lx}" y="{ly}" text-anchor="{anchor}">{name}</text></a>')
+    return Markup(f'<svg class="chart network-chart" viewBox="0 0 {width} {height}" '
+                  f'width="{width}" height="{height}" role="group" '
+                  f'aria-label="Who appears with whom">{"".join(parts)}</svg>')
