@@ -4,6 +4,7 @@
     ├── ContentErrors            one or more ContentProblem found in content/ (exit 1)
     ├── TemplateFailure          a Jinja template failed to parse or render (exit 1)
     ├── OutputRefused            --out points somewhere we must not replace (exit 1)
+    ├── WriteFailed              the disk refused a write (full, read-only); site/ kept (exit 1)
     └── UsageError               bad command-line use (exit 2)
 
 A ContentProblem is data, not a string: the location (path, line, field) stays
@@ -66,6 +67,10 @@ class TemplateFailure(DossierError):
 
 class OutputRefused(DossierError):
     """The output directory is not ours to replace."""
+
+
+class WriteFailed(DossierError):
+    """Writing the output failed part-way; the previous output is left as it was."""
 
 
 class UsageError(DossierError):

@@ -15,7 +15,7 @@ from .errors import ContentProblem, did_you_mean
 from .model import (Citation, Conflict, Content, Event, Organization, Person, Position,
                     Quote, Ref, Site, Source)
 from .urls import Slug, Url, page_url
-from .wikilinks import find_wikilinks
+from .wikilinks import find_wikilinks, forbidden_targets
 
 Entity = Union[Event, Person, Organization, Source]
 KIND_OF = {Event: "event", Person: "person", Organization: "organization", Source: "source"}
@@ -96,6 +96,7 @@ def link(content: Content, problems: list[ContentProblem]) -> Dossier:
     events = tuple(sorted(content.events, key=lambda e: (e.when.sort_key(), e.slug)))
     quotes = [q for e in events for q in e.quotes]
     quotes_by_id = _index_quotes(quotes, problems)
+    _check_replies(quotes_by_id, problems)
     _check_site(content.site, check)
     events_of, quotes_by, cited_by, related_of = (defaultdict(list) for _ in range(4))
     for event in events:
@@ -186,6 +187,21 @@ def _index_quotes(quotes: list[Quote], problems: list[ContentProblem]) -> dict[s
                                            f"'{quote.id}' (also in {index[quote.id].path})"))
         index.setdefault(quote.id, quote)
     return index
+
+
+def _check_replies(quotes: dict[str, Quote], problems: list[ContentProblem]) -> None:
+    """responds_to must not loop back to the quote itself."""
+    for quote in quotes.values():
+        seen, cursor = {quote.id}, quote
+        while cursor.responds_to and cursor.responds_to.slug in quotes:
+            cursor = quotes[cursor.responds_to.slug]
+            if cursor.id in seen:
+                if cursor.id == quote.id:
+                    problems.append(ContentProblem(
+                        quote.path, quote.responds_to.line, quote.responds_to.field,
+                        f"responds_to goes round in a circle back to '{quote.id}'"))
+                break
+            seen.add(cursor.id)
 
 
 def _check_site(site: Site, check: _Checker) -> None:
@@ -297,6 +313,11 @@ def _texts(content: Content, events: tuple[Event, ...]):
 def _mentions(content: Content, events, check: _Checker) -> dict[Slug, tuple[Backlink, ...]]:
     mentions = defaultdict(list)
     for owner, page, title, kind, field, text, line, is_body in _texts(content, events):
+        for target, offset in forbidden_targets(text):
+            where = (line or 1) + offset if is_body else line
+            check.problem(owner, where, field, f"link target '{target}' is not allowed: link "
+                          "to pages of the dossier with [[slug]], and elsewhere with a full "
+                          "https:// address")
         for wikilink in find_wikilinks(text):
             target = check.entities.get(Slug(wikilink.target))
             if target is None and wikilink.target in check.unreadable:

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ContentProblem
+from .errors import ContentErrors, ContentProblem
 from .urls import SourcePath
-from .yamlmarks import LineDict, parse_yaml
+from .yamlmarks import LineDict, YAMLLimitError, parse_yaml
 
 # Content folders in load order: folder -> (kind, file extension).
 FOLDERS = (
@@ -97,6 +97,8 @@ def parse_record(kind: str, path: SourcePath, slug: str, text: str) -> Record | 
         data = parse_yaml(yaml_text)
     except yaml.YAMLError as error:
         return yaml_problem(path, error, yaml_text)
+    except YAMLLimitError as error:
+        return ContentProblem(path, error.line, "", f"refused YAML: {error}")
     if data is None:
         return ContentProblem(path, 1, "", "empty file: expected YAML fields")
     if not isinstance(data, LineDict):
@@ -182,10 +184,17 @@ def load_content(content: Path, known: dict[str, Record] | None = None) -> Loade
         return Loaded([], [ContentProblem(shown, None, "", "missing: every dossier needs "
                                           "content/dossier.yaml with at least title and "
                                           "summary")], frozenset())
+    inside = content.resolve()
     for kind, file in content_files(content):
         shown = display_path(file, content.parent)
         if not kind:
             problems.append(ContentProblem(shown, None, "", _misplaced(file)))
+            continue
+        if not _within(file, inside):
+            problems.append(ContentProblem(shown, None, "", f"refused: it links to "
+                                           f"{file.resolve()}, outside content/; copy the "
+                                           "file into content/ instead"))
+            unreadable.add(file.stem)
             continue
         result = load_file(kind, file, shown, known)
         if isinstance(result, ContentProblem):
@@ -220,11 +229,28 @@ def _misplaced(file: Path) -> str:
            f"(rename it to {file.stem}{expected})"
 
 
+def _within(file: Path, folder: Path) -> bool:
+    """True when a path, symlinks followed, stays inside ``folder`` (already resolved)."""
+    resolved = file.resolve()
+    return resolved == folder or folder in resolved.parents
+
+
+def _files(folder: Path) -> list[Path]:
+    """Every visible file under a folder; a symlink leading outside it is an error."""
+    inside = folder.resolve()
+    files = [f for f in sorted(folder.rglob("*")) if f.is_file() and not f.name.startswith(".")]
+    outside = [f for f in files if not _within(f, inside)]
+    if outside:
+        raise ContentErrors([ContentProblem(display_path(f, folder.parent), None, "",
+                                            f"refused: it links to {f.resolve()}, outside "
+                                            f"{folder.name}/") for f in outside])
+    return files
+
+
 def load_templates(folder: Path) -> dict[str, str]:
     """Every template under ``folder`` as {relative name: source}."""
     return {file.relative_to(folder).as_posix(): file.read_text("utf-8")
-            for file in sorted(folder.rglob("*")) if file.is_file()
-            and not file.name.startswith(".")}
+            for file in _files(folder)}
 
 
 def load_assets(folder: Path) -> dict[str, bytes]:
@@ -232,8 +258,7 @@ def load_assets(folder: Path) -> dict[str, bytes]:
     if not folder.is_dir():
         return {}
     return {f"assets/{file.relative_to(folder).as_posix()}": file.read_bytes()
-            for file in sorted(folder.rglob("*")) if file.is_file()
-            and not file.name.startswith(".")}
+            for file in _files(folder)}
 
 
 def load_archive(folder: Path, names: list[str]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from markdown_it.rules_inline import StateInline
 from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
-from .wikilinks import WIKILINK_RE
+from .wikilinks import WIKILINK_RE, allowed_target
 
 # Resolver: target slug -> (relative href, display name, kind) or None if unknown.
 Resolver = Callable[[str], "tuple[str, str, str] | None"]
@@ -62,7 +62,16 @@ def make_renderer() -> MarkdownIt:
           .use(anchors_plugin, min_level=2, max_level=3, slug_func=_slugify_heading))
     md.inline.ruler.before("link", "wikilink", _wikilink_rule)
     md.add_render_rule("wikilink", _render_wikilink)
+    md.validateLink = lambda url: allowed_target(url.strip())  # no javascript:, data:, ../
+    md.add_render_rule("link_open", _render_link_open)
     return md
+
+
+def _render_link_open(self, tokens, idx, options, env) -> str:
+    token = tokens[idx]
+    if (token.attrGet("href") or "").lower().startswith(("https://", "http://")):
+        token.attrSet("rel", "external noopener noreferrer")
+    return self.renderToken(tokens, idx, options, env)
 
 
 _MD = make_renderer()

@@ -25,7 +25,7 @@ from .project import Project
 from .render import make_environment, render_page
 from .urls import Url
 from .validate import validate
-from .write import read_build_id, update_site, write_site
+from .write import check_output_dir, read_build_id, update_site, write_site
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +85,7 @@ def with_site_url(dossier: Dossier, override: str | None,
 def build(project: Project, cache: Cache | None = None, use_cache: bool = True) -> BuildReport:
     """Compile content/ into a complete site in project.out."""
     started = time.perf_counter()
+    check_output_dir(project.out, project.protected())    # refuse a wrong --out before anything
     if cache is None:
         cache = load_cache(project.cache) if use_cache else Cache(code_digest())
     dossier, warnings, loaded = compile_dossier(project, cache.parsed)

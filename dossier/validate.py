@@ -94,20 +94,25 @@ def check_slugs(records: list[Record], problems: list[ContentProblem]) -> None:
     """Slugs are file names: lowercase ASCII and hyphens, unique across all kinds."""
     seen: dict[str, Record] = {}
     for record in records:
-        if record.kind == "site":
-            continue
-        if not is_slug(record.slug):
+        if record.kind != "site" and not is_slug(record.slug):
             problems.append(ContentProblem(
                 record.path, None, "", f"file name {record.slug!r} is not a valid slug: use "
                 "lowercase ASCII letters, digits and single hyphens (e.g. 'betssy-chavez')"))
+    # valid slugs claim their name first, so a clash is reported on the odd one out
+    for record in sorted(records, key=lambda r: (not is_slug(r.slug), r.path)):
+        if record.kind == "site":
+            continue
         key = fold(record.slug)
-        if key in seen:
-            other = seen[key]
-            problems.append(ContentProblem(
-                record.path, None, "", f"duplicate slug {record.slug!r}: "
-                f"{other.path} already uses it; slugs are unique across all kinds"))
+        other = seen.setdefault(key, record)
+        if other is record:
+            continue
+        if other.slug == record.slug:
+            message = f"duplicate slug {record.slug!r}: {other.path} already uses it"
         else:
-            seen[key] = record
+            message = (f"slug {record.slug!r} differs from {other.slug!r} ({other.path}) "
+                       "only by case or accents")
+        problems.append(ContentProblem(record.path, None, "",
+                                       message + "; slugs are unique across all kinds"))
 
 
 def validate_site(record: Record, problems: list[ContentProblem]) -> Site:

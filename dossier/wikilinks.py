@@ -1,7 +1,8 @@
-"""The ``[[slug]]`` and ``[[slug|label]]`` syntax: finding links in Markdown text.
+"""Links in Markdown text: the ``[[slug]]`` / ``[[slug|label]]`` syntax, and which
+ordinary link targets are allowed.
 
-Shared by link (which resolves them and records mentions) and markdown (which
-renders them), so both agree on what a wikilink is.
+Shared by link (which resolves wikilinks, records mentions and reports forbidden
+targets) and markdown (which renders them and never emits a forbidden one).
 """
 
 from __future__ import annotations
@@ -31,3 +32,28 @@ def find_wikilinks(text: str) -> list[WikiLink]:
     return [WikiLink(m.group(1).strip(), (m.group(2) or "").strip() or None,
                      visible.count("\n", 0, m.start()))
             for m in WIKILINK_RE.finditer(visible)]
+
+
+ALLOWED_SCHEMES = ("https://", "http://", "mailto:")
+_INLINE_TARGET = re.compile(r"\]\(\s*<?([^()\s>]*(?:\([^()\s]*\)[^()\s>]*)*)")
+_REFERENCE_TARGET = re.compile(r"^ {0,3}\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)", re.M)
+_AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*)>")
+
+
+def allowed_target(target: str) -> bool:
+    """Only full web addresses, mail addresses and in-page anchors may be linked from content:
+    relative paths would break between pages and in the single-file edition, and other
+    schemes (javascript:, data:, file:) are how content attacks readers."""
+    return target.lower().startswith(ALLOWED_SCHEMES) or target.startswith("#")
+
+
+def forbidden_targets(text: str) -> list[tuple[str, int]]:
+    """(target, line offset) of every Markdown link target that is not allowed."""
+    visible = _CODE_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    found = []
+    for pattern in (_INLINE_TARGET, _REFERENCE_TARGET, _AUTOLINK):
+        for match in pattern.finditer(visible):
+            target = match.group(1)
+            if target and not allowed_target(target):
+                found.append((target, visible.count("\n", 0, match.start())))
+    return sorted(found, key=lambda pair: pair[1])

@@ -14,7 +14,7 @@ import os
 import shutil
 from pathlib import Path
 
-from .errors import OutputRefused
+from .errors import OutputRefused, WriteFailed
 from .urls import Url
 
 MARKER = ".dossier-build"
@@ -60,6 +60,15 @@ def write_site(out: Path, files: dict[Url, bytes], protected: list[Path],
     """Write ``files`` as the new contents of ``out``; return the number of files written."""
     check_output_dir(out, protected)
     out = out.resolve()
+    try:
+        return _write_site(out, files, build_id)
+    except OSError as error:
+        raise WriteFailed(f"could not write the site to {out}: {error.strerror or error} "
+                          f"({error.filename or out}); the previous site was left as it "
+                          "was") from None
+
+
+def _write_site(out: Path, files: dict[Url, bytes], build_id: str) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     clean_leftovers(out)
     staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
@@ -83,11 +92,22 @@ def write_site(out: Path, files: dict[Url, bytes], protected: list[Path],
 def update_site(out: Path, changed: dict[Url, bytes], removed: set[Url], build_id: str) -> int:
     """Bring a previous build up to date in place: each file replaced atomically.
 
-    The marker says 'updating' while files change, so a build killed half-way is
-    recognised by the next one, which then rebuilds the folder from scratch.
+    New files are written first, then changed ones, then stale ones deleted, so that at
+    every moment every link in the folder leads to a file. The marker says 'updating'
+    while files change: a build killed half-way is recognised by the next one, which
+    rebuilds the folder from scratch.
     """
+    try:
+        return _update_site(out, changed, removed, build_id)
+    except OSError as error:
+        raise WriteFailed(f"could not update the site in {out}: {error.strerror or error} "
+                          f"({error.filename or out}); the next build will rebuild it "
+                          "completely") from None
+
+
+def _update_site(out: Path, changed: dict[Url, bytes], removed: set[Url], build_id: str) -> int:
     _replace(out / MARKER, marker(UPDATING))
-    for url in sorted(changed):
+    for url in sorted(changed, key=lambda u: ((out / u).exists(), u)):  # new files first
         target = out / url
         target.parent.mkdir(parents=True, exist_ok=True)
         _replace(target, changed[url])
@@ -106,8 +126,12 @@ def update_site(out: Path, changed: dict[Url, bytes], removed: set[Url], build_i
 def _replace(target: Path, data: bytes) -> None:
     """Write a file so that readers see either the old bytes or the new, never a mix."""
     temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    temporary.write_bytes(data)
-    os.replace(temporary, target)
+    try:
+        temporary.write_bytes(data)
+        os.replace(temporary, target)
+    finally:
+        if temporary.exists():
+            temporary.unlink()
 
 
 def clean_leftovers(out: Path) -> None:

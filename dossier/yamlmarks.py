@@ -81,10 +81,56 @@ MarkedLoader.add_constructor("tag:yaml.org,2002:map", _construct_map)
 MarkedLoader.add_constructor("tag:yaml.org,2002:seq", _construct_seq)
 
 
+MAX_DEPTH = 50
+"""Deeper nesting than this is refused (content never needs it; hostile input might)."""
+
+
+class YAMLLimitError(ValueError):
+    """Valid YAML that this tool refuses: aliases, or nesting deeper than MAX_DEPTH."""
+
+    def __init__(self, message: str, line: int | None):
+        super().__init__(message)
+        self.line = line
+
+
 def parse_yaml(text: str):
-    """Parse one YAML document; raise yaml.YAMLError (with marks) on bad input."""
+    """Parse one YAML document; raise yaml.YAMLError (with marks) on bad input and
+    YAMLLimitError on aliases ("billion laughs") or absurd nesting."""
+    _check_depth(text)
     loader = MarkedLoader(text)
     try:
-        return loader.get_single_data()
+        data = loader.get_single_data()
+    except RecursionError:
+        raise YAMLLimitError(f"nested more than {MAX_DEPTH} levels deep", None) from None
     finally:
         loader.dispose()
+    _check_shared(data, set(), 0)
+    return data
+
+
+def _check_depth(text: str) -> None:
+    """Refuse flow collections nested absurdly deep before the parser recurses into them."""
+    depth = deepest = 0
+    for char in text:
+        if char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth = max(0, depth - 1)
+    if deepest > MAX_DEPTH:
+        raise YAMLLimitError(f"nested more than {MAX_DEPTH} levels deep", None)
+
+
+def _check_shared(value, seen: set[int], depth: int) -> None:
+    """An alias makes two places hold the same object: refuse it (a 'billion laughs'
+    document expands to billions of items as soon as anything walks it)."""
+    if not isinstance(value, (LineDict, LineList)):
+        return
+    if id(value) in seen:
+        raise YAMLLimitError("YAML anchors and aliases (&name, *name) are not supported; "
+                             "write the value out", getattr(value, "line", None))
+    if depth > MAX_DEPTH:
+        raise YAMLLimitError(f"nested more than {MAX_DEPTH} levels deep", value.line)
+    seen.add(id(value))
+    for item in (value.values() if isinstance(value, LineDict) else value):
+        _check_shared(item, seen, depth + 1)

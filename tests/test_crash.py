@@ -1,0 +1,114 @@
+"""No data loss: a build killed mid-write, or a full disk, leaves the previous site whole."""
+
+from __future__ import annotations
+
+import errno
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, run_cli, snapshot
+from sitecheck import broken_links
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from generate import generate  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("crash")
+    generate(root, 200)
+    return root
+
+
+def start_build(root: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, str(REPO / "build.py"), "--root", str(root), *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def retitle(root: Path, title: str) -> None:
+    path = root / "content/dossier.yaml"
+    lines = path.read_text("utf-8").splitlines(keepends=True)
+    path.write_text(f"title: {title}\n" + "".join(lines[1:]), "utf-8")
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.9, 1.5])
+def test_clean_build_killed_leaves_previous_site_exactly(corpus, tmp_path, delay):
+    retitle(corpus, "Before")
+    assert run_cli("--root", corpus, "--no-cache").code == 0
+    before = snapshot(corpus / "site")
+    retitle(corpus, f"After {delay}")
+    proc = start_build(corpus, "--no-cache")
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    after = snapshot(corpus / "site")
+    assert after == before or b"After" in after["index.html"]  # old site, or the finished new one
+    assert run_cli("--root", corpus, "--no-cache").code == 0
+    assert not list(corpus.glob(".site.tmp-*"))
+
+
+@pytest.mark.parametrize("delay", [0.4, 1.0])
+def test_incremental_update_killed_stays_usable_and_is_repaired(corpus, tmp_path, delay):
+    retitle(corpus, "Before")
+    assert run_cli("--root", corpus).code == 0
+    retitle(corpus, f"During {delay}")
+    proc = start_build(corpus)
+    time.sleep(delay)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    site = corpus / "site"
+    assert (site / "index.html").is_file()
+    assert broken_links(site) == []  # every link still leads to a file
+    assert run_cli("--root", corpus).code == 0
+    assert run_cli("--root", corpus, "--out", tmp_path / "clean", "--no-cache").code == 0
+    assert snapshot(site) == snapshot(tmp_path / "clean")
+
+
+def _fill_disk_after(monkeypatch, writes: int) -> None:
+    calls = {"n": 0}
+    real = Path.write_bytes
+
+    def full(self, data):
+        calls["n"] += 1
+        if calls["n"] > writes:
+            raise OSError(errno.ENOSPC, "No space left on device", str(self))
+        return real(self, data)
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+
+
+def _rename(project: Path) -> None:
+    path = project / "content/people/ana-lopez.yaml"
+    path.write_text(path.read_text().replace("Ana López", "Ana L."))
+
+
+def test_disk_full_during_a_clean_build_leaves_site_untouched(project, monkeypatch):
+    assert run_cli("--root", project).code == 0
+    before = snapshot(project / "site")
+    _rename(project)
+    _fill_disk_after(monkeypatch, 3)
+    result = run_cli("--root", project, "--no-cache")
+    monkeypatch.undo()
+    assert result.code == 1 and "Traceback" not in result.err
+    assert "No space left on device" in result.err and "previous site was left as it was" in result.err
+    assert snapshot(project / "site") == before
+    assert not list(project.glob(".site.tmp-*"))
+
+
+def test_disk_full_during_an_update_is_repaired_by_the_next_build(project, monkeypatch, tmp_path):
+    assert run_cli("--root", project).code == 0
+    _rename(project)
+    _fill_disk_after(monkeypatch, 2)
+    result = run_cli("--root", project)
+    monkeypatch.undo()
+    assert result.code == 1 and "next build will rebuild it completely" in result.err
+    assert broken_links(project / "site") == []
+    assert run_cli("--root", project).code == 0
+    assert run_cli("--root", project, "--out", tmp_path / "clean", "--no-cache").code == 0
+    assert snapshot(project / "site") == snapshot(tmp_path / "clean")
+    assert "Ana L." in (project / "site/people/ana-lopez.html").read_text()

@@ -1,0 +1,93 @@
+"""Property-based tests: random front matter, YAML and Markdown never produce a traceback,
+a half-written site, or unescaped markup from content."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import yaml
+from bs4 import BeautifulSoup
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import FIXTURES, run_cli, snapshot
+
+SENTINEL = "<x-evil>"
+EVENT = "content/events/2025-11-03-break.md"
+SETTINGS = settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                           HealthCheck.too_slow])
+
+text = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60)
+markup = st.lists(st.sampled_from([
+    SENTINEL, "<script>x</script>", "[[ana-lopez]]", "[[nobody]]", "[a](https://e.org)",
+    "[b](javascript:x)", "**", "_", "`", "```", "\n", "\n\n", "> ", "- ", "# ", "1. ", "|a|b|\n|-|-|",
+    "[^1]", "[^1]: n", "<", ">", "&", "\"", "'", "{{", "}}", "{%", "\t", "\r\n", "\ufeff", "é",
+    "---", "...", ":", "[", "]", "*x*",
+]) | text, max_size=25).map("".join)
+scalars = st.none() | st.booleans() | st.integers() | text | markup
+yaml_values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
+                           | st.dictionaries(text, inner, max_size=4), max_leaves=12)
+FIELDS = ["title", "date", "summary", "participants", "location", "track", "tags", "sources",
+          "quotes", "status", "conflicts", "related", "unknown", "end", "updated"]
+front_matter = st.dictionaries(st.sampled_from(FIELDS), yaml_values, max_size=8)
+
+
+def fresh(tmp_path: Path) -> Path:
+    root = tmp_path / "p"
+    if root.exists():
+        shutil.rmtree(root)
+    shutil.copytree(FIXTURES / "minimal", root)
+    assert run_cli("--root", root).code == 0
+    return root
+
+
+def check_outcome(root: Path, before: dict) -> None:
+    result = run_cli("--root", root)
+    assert result.code in (0, 1), result
+    assert "Traceback" not in result.err
+    site = root / "site"
+    if result.code == 1:
+        assert result.lines[-1].startswith("build failed:") or result.err.startswith("error:")
+        assert snapshot(site) == before
+        return
+    for page in site.rglob("*.html"):
+        soup = BeautifulSoup(page.read_text("utf-8"), "html.parser")
+        assert soup.find("x-evil") is None, page
+        assert all(s.get("type") == "application/ld+json" or s.get("src") or "className" in s.string
+                   for s in soup.find_all("script")), page
+
+
+@SETTINGS
+@given(data=front_matter, body=markup)
+def test_random_front_matter_and_body(tmp_path, data, body):
+    root = fresh(tmp_path)
+    before = snapshot(root / "site")
+    (root / EVENT).write_text("---\n" + yaml.safe_dump(data, allow_unicode=True) + "---\n" + body,
+                              "utf-8")
+    check_outcome(root, before)
+
+
+@SETTINGS
+@given(raw=markup)
+def test_random_bytes_as_a_yaml_profile(tmp_path, raw):
+    root = fresh(tmp_path)
+    before = snapshot(root / "site")
+    (root / "content/people/random.yaml").write_text(raw, "utf-8")
+    check_outcome(root, before)
+
+
+@SETTINGS
+@given(summary=markup, body=markup, title=markup)
+def test_random_markdown_in_valid_fields(tmp_path, summary, body, title):
+    root = fresh(tmp_path)
+    before = snapshot(root / "site")
+    path = root / EVENT
+    text = path.read_text("utf-8")
+    head, _, _ = text.partition("\n---\n")
+    head = head.replace("title: Relations broken", "title: " + yaml.safe_dump(title).strip().removesuffix("\n...").strip())
+    head = head.replace('summary: "[[ruritania-government]] breaks relations."',
+                        "summary: " + yaml.safe_dump(summary or "x").strip().removesuffix("\n...").strip())
+    path.write_text(head + "\n---\n" + body, "utf-8")
+    check_outcome(root, before)
