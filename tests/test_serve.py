@@ -136,9 +136,11 @@ def test_serves_the_site_with_livereload_on_localhost_only(served):
     local = f"0100007F:{served.port:04X}"  # 127.0.0.1:<port> in /proc/net/tcp
     listening = [line.split()[1] for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
                  if line.split()[3] == "0A"]
-    assert local in listening
-    assert not any(addr.endswith(f":{served.port:04X}") and addr != local for addr in listening)
-    assert served.out[-1].startswith(f"serving ") and f"http://127.0.0.1:{served.port}/" in served.out[-1]
+    assert local in listening, (local, listening)
+    others = [a for a in listening if a.endswith(f":{served.port:04X}") and a != local]
+    assert others == [], others
+    banner = [line for line in served.out if line.startswith("serving ")]
+    assert f"http://127.0.0.1:{served.port}/index.html" in banner[0], served.out
 
 
 def test_save_rebuilds_reloads_and_reports(served, project):
