@@ -34,6 +34,8 @@ class Cache:
     """Pages, dependencies and digests of that build."""
     parsed: dict[str, Record] = field(default_factory=dict)
     """Records by file digest, so unchanged files are not parsed again."""
+    markdown: dict = field(default_factory=dict)
+    """Rendered Markdown by (inline, folder, doc id, text), checked against link names."""
 
 
 def code_digest() -> str:
@@ -58,11 +60,14 @@ def load_cache(folder: Path) -> Cache:
 
 def save_cache(folder: Path, cache: Cache) -> None:
     """Write the cache atomically; a failure to write it never fails the build."""
+    # keep one-line Markdown (summaries, shown on many pages); bodies are cheap to redo
+    inline = {key: value for key, value in cache.markdown.items() if key[0]}
+    stored = Cache(cache.code, cache.out, cache.build_id, cache.state, cache.parsed, inline)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         temporary = folder / f".{FILE}.tmp-{os.getpid()}"
         with open(temporary, "wb") as handle:
-            pickle.dump(cache, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(stored, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, folder / FILE)
     except OSError:
         pass

@@ -11,7 +11,6 @@ from typing import Callable
 
 from markdown_it import MarkdownIt
 from markdown_it.rules_inline import StateInline
-from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
 from .wikilinks import WIKILINK_RE, allowed_target
@@ -58,13 +57,27 @@ def make_renderer() -> MarkdownIt:
     """The single Markdown configuration of the project."""
     md = (MarkdownIt("commonmark", {"html": False, "typographer": False})
           .enable("table").enable("strikethrough")
-          .use(footnote_plugin)
-          .use(anchors_plugin, min_level=2, max_level=3, slug_func=_slugify_heading))
+          .use(footnote_plugin))
     md.inline.ruler.before("link", "wikilink", _wikilink_rule)
     md.add_render_rule("wikilink", _render_wikilink)
     md.validateLink = lambda url: allowed_target(url.strip())  # no javascript:, data:, ../
     md.add_render_rule("link_open", _render_link_open)
+    md.add_render_rule("heading_open", _render_heading_open)
     return md
+
+
+def _render_heading_open(self, tokens, idx, options, env) -> str:
+    """h2 and h3 get ids from their text, prefixed per document (env['docId']) so that
+    many bodies in one file (the single-file edition) never share an id."""
+    token = tokens[idx]
+    if token.tag in ("h2", "h3") and idx + 1 < len(tokens):
+        base = _slugify_heading(tokens[idx + 1].content)
+        if env.get("docId"):
+            base = f"{env['docId']}-{base}"
+        used = env.setdefault("_ids", {})
+        used[base] = used.get(base, 0) + 1
+        token.attrSet("id", base if used[base] == 1 else f"{base}-{used[base]}")
+    return self.renderToken(tokens, idx, options, env)
 
 
 def _render_link_open(self, tokens, idx, options, env) -> str:
@@ -75,13 +88,29 @@ def _render_link_open(self, tokens, idx, options, env) -> str:
 
 
 _MD = make_renderer()
+_TOKENS: dict[tuple[bool, str], list] = {}
+"""Parsed tokens by (inline, text): parsing is the costly half and does not depend on
+the page; rendering (which resolves wikilinks for one page) is redone per page."""
 
 
-def render_markdown(text: str, resolve: Resolver) -> str:
-    """Render a Markdown block (event body, profile summary) to HTML."""
-    return _MD.render(text, {"resolve": resolve})
+def _tokens(text: str, inline: bool) -> list:
+    key = (inline, text)
+    tokens = _TOKENS.get(key)
+    if tokens is None:
+        if len(_TOKENS) > 200_000:
+            _TOKENS.clear()
+        tokens = _MD.parseInline(text, {}) if inline else _MD.parse(text, {})
+        _TOKENS[key] = tokens
+    return tokens
+
+
+def render_markdown(text: str, resolve: Resolver, doc_id: str = "") -> str:
+    """Render a Markdown block (event body, profile summary) to HTML; ``doc_id`` prefixes
+    footnote and heading ids when several documents share one page."""
+    env = {"resolve": resolve, "docId": doc_id} if doc_id else {"resolve": resolve}
+    return _MD.renderer.render(_tokens(text, False), _MD.options, env)
 
 
 def render_inline(text: str, resolve: Resolver) -> str:
     """Render one line of Markdown (a summary sentence) without a wrapping <p>."""
-    return _MD.renderInline(text, {"resolve": resolve})
+    return _MD.renderer.render(_tokens(text, True), _MD.options, {"resolve": resolve})

@@ -59,9 +59,13 @@ class PageSpec:
 class Here:
     """Helpers bound to one page: relative URLs and Markdown rendered for that page."""
 
-    def __init__(self, dossier: Dossier, url: Url, deps: set[str] | None = None):
+    def __init__(self, dossier: Dossier, url: Url, deps: set[str] | None = None,
+                 memo: dict | None = None):
         self.dossier, self.page = dossier, url
         self.deps: set[str] = set() if deps is None else deps
+        self.memo = {} if memo is None else memo
+        self.base = url.rpartition("/")[0]
+        """Links from this page depend only on its folder: pages in one folder share HTML."""
 
     def url(self, target: str) -> str:
         """Relative link from this page to another output file."""
@@ -90,11 +94,29 @@ class Here:
             return None
         return self.ref(target), self.name(target), self.kind(target)
 
-    def markdown(self, text: str) -> Markup:
-        return Markup(render_markdown(text or "", self.resolve))
+    def markdown(self, text: str, doc_id: str = "") -> Markup:
+        return self._rendered(text or "", False, doc_id)
 
     def inline(self, text: str) -> Markup:
-        return Markup(render_inline(text or "", self.resolve))
+        return self._rendered(text or "", True, "")
+
+    def _rendered(self, text: str, inline: bool, doc_id: str) -> Markup:
+        """Markdown as HTML for this page's folder, from the memo when the text and the
+        names and kinds of everything it links to are unchanged."""
+        targets = tuple(w.target for w in find_wikilinks(text)) if "[[" in text else ()
+        for target in targets:
+            self.deps.add(f"rec:{target}")
+        entities = self.dossier.entities
+        signature = tuple((t, self.dossier.name(t), self.dossier.kind(t))
+                          if t in entities else (t,) for t in targets)
+        key = (inline, self.base, doc_id, text)
+        hit = self.memo.get(key)
+        if hit is not None and hit[1] == signature:
+            return Markup(hit[0])
+        html = render_inline(text, self.resolve) if inline else \
+            render_markdown(text, self.resolve, doc_id)
+        self.memo[key] = (html, signature)
+        return Markup(html)
 
     def nav(self) -> list[tuple[str, str, bool]]:
         return [(label, self.url(url), url == self.page) for url, label in NAV]
@@ -220,6 +242,10 @@ class SingleHere(Here):
 
     def root(self) -> str:
         return ""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.base = "#single"
 
 
 def plan(dossier: Dossier, stylesheet: str = "") -> list[PageSpec]:

@@ -104,7 +104,8 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True) 
     else:
         files.update({url: None for url in previous.files if url not in files})
     env = make_environment(templates, template_cache(project.cache) if use_cache else None)
-    rendered = {spec.url: render_page(env, dossier, spec)   # every page before any write
+    memo = cache.markdown if len(cache.markdown) < 8 * len(specs) + 1000 else {}
+    rendered = {spec.url: render_page(env, dossier, spec, memo)   # every page before any write
                 for spec in stale_pages(specs, previous, changed)}
     state = next_state(dossier, inputs, kinds, previous, specs, rendered,
                        {url: previous.files[url] if data is None else digest(data)
@@ -113,7 +114,7 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True) 
                       + repr(sorted(state.files.items())).encode())
     written, removed = _write(project, previous, state, rendered, files, build_id)
     cache = replace(cache, out=str(project.out.resolve()), build_id=build_id, state=state,
-                    parsed={r.digest: r for r in loaded.records})
+                    parsed={r.digest: r for r in loaded.records}, markdown=memo)
     if use_cache:
         save_cache(project.cache, cache)
     return BuildReport(len(written), len(rendered), len(state.pages) + len(state.files),

@@ -56,11 +56,14 @@ def _source(templates: dict[str, str], name: str):
     return templates[name], f"{TEMPLATE_DIR}/{name}", lambda: True
 
 
-def render_page(env: jinja2.Environment, dossier: Dossier,
-                spec: PageSpec) -> tuple[bytes, frozenset[str]]:
-    """Render one page to UTF-8 bytes; also return every dependency key it read."""
+def render_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec,
+                memo: dict | None = None) -> tuple[bytes, frozenset[str]]:
+    """Render one page to UTF-8 bytes; also return every dependency key it read.
+
+    ``memo`` is shared by the pages of a build (and across builds): Markdown rendered
+    for one page is reused by every page in the same folder."""
     deps = set(spec.deps)
-    here = (SingleHere if spec.single else Here)(dossier, spec.url, deps)
+    here = (SingleHere if spec.single else Here)(dossier, spec.url, deps, memo)
     context = {"site": dossier.site, "dossier": TrackedDossier(dossier, deps),
                "here": here, "title": spec.title,
                "description": spec.description, **spec.context}
@@ -77,8 +80,8 @@ def render_page(env: jinja2.Environment, dossier: Dossier,
 
 def render_site(templates: dict[str, str], dossier: Dossier) -> dict[Url, bytes]:
     """Render every page of the plan."""
-    env = make_environment(templates)
-    return {spec.url: render_page(env, dossier, spec)[0] for spec in plan(dossier)}
+    env, memo = make_environment(templates), {}
+    return {spec.url: render_page(env, dossier, spec, memo)[0] for spec in plan(dossier)}
 
 
 def _template_frame(error: BaseException, default: str) -> tuple[str, int | None]:

@@ -8,7 +8,6 @@ at a domain root, under a sub-path and from disk. Links always name a file.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from typing import NewType
 
@@ -61,17 +60,25 @@ def quote_url(quote_id: str) -> Url:
 def relative(from_page: Url, to: Url) -> str:
     """A link from one output file to another (may carry a #fragment).
 
+    Output paths are normalised (no '.' or '..'), so going up to the root and down
+    again is exact; it is the same result as posixpath.relpath for our flat layout,
+    and much faster (every page makes hundreds of links).
+
     >>> relative(Url('events/a.html'), Url('people/b.html'))
     '../people/b.html'
     >>> relative(Url('index.html'), Url('quotes.html#q-x'))
     'quotes.html#q-x'
     """
-    path, _, fragment = to.partition("#")
+    path, hash_, fragment = to.partition("#")
     if path == from_page and fragment:
         return f"#{fragment}"
-    base = posixpath.dirname(from_page) or "."
-    rel = posixpath.relpath(path, base)
-    return f"{rel}#{fragment}" if fragment else rel
+    from_dir = from_page.rpartition("/")[0]
+    to_dir, _, name = path.rpartition("/")
+    if from_dir == to_dir:
+        rel = name or "./"
+    else:
+        rel = "../" * (from_dir.count("/") + 1 if from_dir else 0) + path
+    return rel + hash_ + fragment
 
 
 def absolute(site_url: str, to: Url) -> str:

@@ -94,9 +94,9 @@ def test_an_edited_event_does_not_re_render_unrelated_events(real, monkeypatch):
     rendered = []
     original = pipeline.render_page
 
-    def spy(env, dossier, spec):
+    def spy(env, dossier, spec, *rest):
         rendered.append(spec.url)
-        return original(env, dossier, spec)
+        return original(env, dossier, spec, *rest)
 
     monkeypatch.setattr(pipeline, "render_page", spy)
     EDITS["event body"](real)
