@@ -60,9 +60,7 @@ def load_cache(folder: Path) -> Cache:
 
 def save_cache(folder: Path, cache: Cache) -> None:
     """Write the cache atomically; a failure to write it never fails the build."""
-    # keep one-line Markdown (summaries, shown on many pages); bodies are cheap to redo
-    inline = {key: value for key, value in cache.markdown.items() if key[0]}
-    stored = Cache(cache.code, cache.out, cache.build_id, cache.state, cache.parsed, inline)
+    stored = cache
     try:
         folder.mkdir(parents=True, exist_ok=True)
         temporary = folder / f".{FILE}.tmp-{os.getpid()}"

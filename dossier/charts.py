@@ -230,6 +230,23 @@ def co_appearances(dossier: Dossier) -> dict[tuple[str, str], list[Event]]:
     return dict(sorted(pairs.items()))
 
 
+NETWORK_NODES = 40
+"""More names than this on one circle are unreadable: the map shows the best connected."""
+
+
+def strongest(pairs: dict[tuple[str, str], list[Event]],
+              limit: int = NETWORK_NODES) -> dict[tuple[str, str], list[Event]]:
+    """The pairs among the ``limit`` people and organizations with the most shared events."""
+    weight: Counter = Counter()
+    for (a, b), events in pairs.items():
+        weight[a] += len(events)
+        weight[b] += len(events)
+    if len(weight) <= limit:
+        return pairs
+    keep = {slug for slug, _ in sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]}
+    return {pair: events for pair, events in pairs.items() if pair[0] in keep and pair[1] in keep}
+
+
 def network_svg(here, dossier: Dossier, pairs: dict[tuple[str, str], list[Event]]) -> Markup:
     """People and organizations on a circle, joined where they share events."""
     nodes = sorted({s for pair in pairs for s in pair},

@@ -47,6 +47,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                          help="output folder (default: ROOT/site)")
         sub.add_argument("--no-cache", action="store_true",
                          help="ignore and do not update the build cache (a clean build)")
+        sub.add_argument("--jobs", type=int, default=None,
+                         help="processes rendering pages (default: 2 when the machine has "
+                              "two cores; 1 turns parallel rendering off)")
         if name == "check":
             sub.add_argument("--archive", type=Path, default=None,
                              help="folder of plain-text copies of sources (see a source's archive field)")
@@ -100,17 +103,28 @@ def _site_url(text: str) -> str:
 def _project(args: argparse.Namespace):
     from .project import Project
     return Project.at(args.root, out=getattr(args, "out", None), content=args.content,
-                      site_url=args.site_url)
+                      site_url=args.site_url, jobs=getattr(args, "jobs", None))
 
 
 def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .pipeline import build
     project = _project(args)
-    report = build(project, use_cache=not args.no_cache)
+    report = build(project, use_cache=not args.no_cache, progress=_counter(err))
     for warning in report.warnings:
         print(warning, file=err)
     print(summary(report, project), file=out)
     return 0
+
+
+def _counter(err: TextIO):
+    """A page counter on a terminal; nothing when the output is a file or a pipe."""
+    if not getattr(err, "isatty", lambda: False)():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done >= total else ""
+        print(f"\rrendering pages: {done}/{total}", end=end, file=err, flush=True)
+    return show
 
 
 def summary(report, project) -> str:

@@ -112,7 +112,7 @@ def dossier_json(dossier: Dossier) -> bytes:
         "sources": [_source(dossier, s) for s in dossier.sources],
         "quotes": [_quote(dossier, q) for q in dossier.quotes],
     }
-    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
 
 
 def _cell(value) -> str:
@@ -172,4 +172,4 @@ def timeline_json(dossier: Dossier) -> bytes:
     site = dossier.site
     data = {"title": {"text": {"headline": site.title, "text": plain(dossier, site.summary)}},
             "events": events}
-    return (json.dumps(data, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")

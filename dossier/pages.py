@@ -203,12 +203,40 @@ class Here:
     def network(self):
         """The relationship map and, as its text alternative, every pair with its events."""
         self.deps.update({"all:event", "all:person", "all:organization"})
-        pairs = charts_.co_appearances(self.dossier)
-        return charts_.network_svg(self, self.dossier, pairs), pairs
+        everyone = charts_.co_appearances(self.dossier)
+        pairs = charts_.strongest(everyone)
+        return charts_.network_svg(self, self.dossier, pairs), pairs, len(everyone)
 
     def participants(self, event: Event, kind: str) -> list[str]:
         """Slugs of an event's participants of one kind (for the timeline filters)."""
         return [p.ref.slug for p in event.participants if self.kind(p.ref.slug) == kind]
+
+    # Small HTML pieces used everywhere: Python, not Jinja macros (a macro call costs
+    # about twenty times more, and pages make hundreds of them).
+    def when(self, when) -> Markup:
+        """<time> with the machine-readable date and the honest human one."""
+        return Markup('<time datetime="{}">{}</time>').format(when.iso(), when.human())
+
+    def link(self, slug: str, label: str | None = None) -> Markup:
+        """A link to a record's page, named by the record (or by ``label``)."""
+        return Markup('<a class="ref ref-{}" href="{}">{}</a>').format(
+            self.kind(slug), self.ref(slug), label or self.name(slug))
+
+    def cites(self, citations) -> Markup:
+        """'(Sources: A, locator; B — note)' after a statement."""
+        if not citations:
+            return Markup("")
+        parts = []
+        for c in citations:
+            part = Markup('<a href="{}">{}</a>').format(self.ref(c.source.slug),
+                                                       self.name(c.source.slug))
+            if c.locator:
+                part += Markup(", {}").format(c.locator)
+            if c.note:
+                part += Markup(" — {}").format(c.note)
+            parts.append(part)
+        return Markup('<span class="cites">(Sources: {})</span>').format(
+            Markup("; ").join(parts))
 
     def stylesheet(self) -> str:
         return self.url(STYLESHEET)

@@ -22,7 +22,7 @@ from .load import Loaded, load_assets, load_content, load_templates
 from .outputs import generate
 from .pages import plan
 from .project import Project
-from .render import make_environment, render_page
+from .render import make_environment, render_all
 from .urls import Url
 from .validate import validate
 from .write import check_output_dir, read_build_id, update_site, write_site
@@ -82,8 +82,11 @@ def with_site_url(dossier: Dossier, override: str | None,
     return replace(dossier, site=site)
 
 
-def build(project: Project, cache: Cache | None = None, use_cache: bool = True) -> BuildReport:
-    """Compile content/ into a complete site in project.out."""
+def build(project: Project, cache: Cache | None = None, use_cache: bool = True,
+          progress=None) -> BuildReport:
+    """Compile content/ into a complete site in project.out.
+
+    ``progress(done, total)`` is called while pages render (the CLI shows a counter)."""
     started = time.perf_counter()
     check_output_dir(project.out, project.protected())    # refuse a wrong --out before anything
     if cache is None:
@@ -105,8 +108,9 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True) 
         files.update({url: None for url in previous.files if url not in files})
     env = make_environment(templates, template_cache(project.cache) if use_cache else None)
     memo = cache.markdown if len(cache.markdown) < 8 * len(specs) + 1000 else {}
-    rendered = {spec.url: render_page(env, dossier, spec, memo)   # every page before any write
-                for spec in stale_pages(specs, previous, changed)}
+    stale = stale_pages(specs, previous, changed)
+    rendered = render_all(env, dossier, stale, memo, project.jobs,  # every page before any write
+                          progress)
     state = next_state(dossier, inputs, kinds, previous, specs, rendered,
                        {url: previous.files[url] if data is None else digest(data)
                         for url, data in files.items()})

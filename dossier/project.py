@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,10 +28,12 @@ class Project:
     """Build cache folder, .dossier-cache/ in the project."""
     site_url: str | None = None
     """--site-url: overrides site_url in dossier.yaml (absolute URLs in feeds and meta)."""
+    jobs: int = 2
+    """Processes that render pages (used when there are many pages to render)."""
 
     @classmethod
     def at(cls, root: Path, out: Path | None = None, content: Path | None = None,
-           site_url: str | None = None) -> "Project":
+           site_url: str | None = None, jobs: int | None = None) -> "Project":
         """The project in ``root``, with optional output and content folders."""
         root = root.resolve()
         templates = root / "templates"
@@ -39,7 +42,7 @@ class Project:
             templates, assets = BUILTIN / "templates", BUILTIN / "assets"
         return cls(root, (content or root / "content"), templates, assets,
                    out if out is not None else root / "site", root / ".dossier-cache",
-                   site_url)
+                   site_url, jobs if jobs is not None else min(2, os.cpu_count() or 1))
 
     def protected(self) -> list[Path]:
         """Folders an output folder must never be or contain."""

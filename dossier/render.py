@@ -7,6 +7,7 @@ translated into TemplateFailure naming the template and line.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import traceback
 
 import jinja2
@@ -76,6 +77,66 @@ def render_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec,
         raise TemplateFailure(name, line, f"{type(error).__name__}: {error} "
                               f"(rendering {spec.url})") from None
     return html.encode("utf-8"), frozenset(deps)
+
+
+PARALLEL_MIN = 300
+"""Below this many pages, a second process costs more than it saves."""
+
+
+def _counted(specs: list[PageSpec], progress, total: int, step: int = 1):
+    """Yield specs, reporting every page done (or every other one, when a worker does half)."""
+    for done, spec in enumerate(specs, 1):
+        yield spec
+        if progress is not None and done % 50 == 0:
+            progress(min(done * step, total), total)
+
+
+def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec], memo: dict,
+               workers: int = 1, progress=None) -> dict[Url, tuple[bytes, frozenset[str]]]:
+    """Render pages, on two cores when there are enough of them and fork is available.
+
+    The forked worker inherits the dossier and the compiled templates (nothing is
+    pickled on the way in); it sends back its pages and the Markdown it rendered.
+    Pages are dealt alternately, so both halves get a share of the big ones.
+    """
+    if workers < 2 or len(specs) < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
+        pages = {spec.url: render_page(env, dossier, spec, memo)
+                 for spec in _counted(specs, progress, len(specs))}
+        if progress is not None and len(specs) >= 50:
+            progress(len(specs), len(specs))
+        return pages
+    context = mp.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    theirs_specs, mine_specs = specs[1::2], specs[0::2]
+    worker = context.Process(target=_worker, args=(send, env, dossier, theirs_specs, memo))
+    worker.start()
+    send.close()
+    mine = {spec.url: render_page(env, dossier, spec, memo)
+            for spec in _counted(mine_specs, progress, len(specs), 2)}
+    status, payload = receive.recv()
+    worker.join()
+    if status == "template":
+        raise TemplateFailure(*payload)
+    if status == "error":
+        raise RuntimeError(f"page rendering failed in the worker process:\n{payload}")
+    pages, new_memo = payload
+    memo.update(new_memo)
+    if progress is not None:
+        progress(len(specs), len(specs))
+    return {spec.url: mine.get(spec.url) or pages[spec.url] for spec in specs}
+
+
+def _worker(send, env, dossier, specs, memo) -> None:
+    known = set(memo)
+    try:
+        pages = {spec.url: render_page(env, dossier, spec, memo) for spec in specs}
+        send.send(("ok", (pages, {k: v for k, v in memo.items() if k not in known})))
+    except TemplateFailure as error:
+        send.send(("template", (error.template, error.line, error.message)))
+    except BaseException:  # noqa: BLE001 - reported in the parent, which raises it
+        send.send(("error", traceback.format_exc()))
+    finally:
+        send.close()
 
 
 def render_site(templates: dict[str, str], dossier: Dossier) -> dict[Url, bytes]:

@@ -22,10 +22,13 @@ _WORD = re.compile(r"[a-z0-9]+")
 SNIPPET = 160
 
 
+_MARKS = re.compile("[\u0300-\u036f]")
+
+
 def fold(text: str) -> str:
-    """Lowercase, accents removed: the form both the index and the query are matched in."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    """Lowercase, accents removed: the form both the index and the query are matched in
+    (the browser does the same: NFD, then drop U+0300–U+036F)."""
+    return _MARKS.sub("", unicodedata.normalize("NFD", text)).lower()
 
 
 def _words(*texts: str) -> str:

@@ -87,18 +87,18 @@ def test_incremental_equals_clean(real, tmp_path, edit):
 
 
 def test_an_edited_event_does_not_re_render_unrelated_events(real, monkeypatch):
-    from dossier import pipeline
+    from dossier import pipeline, render
     from dossier.project import Project
-    project = Project.at(real)
+    project = Project.at(real, jobs=1)
     first = pipeline.build(project)
     rendered = []
-    original = pipeline.render_page
+    original = render.render_page
 
     def spy(env, dossier, spec, *rest):
         rendered.append(spec.url)
         return original(env, dossier, spec, *rest)
 
-    monkeypatch.setattr(pipeline, "render_page", spy)
+    monkeypatch.setattr(render, "render_page", spy)
     EDITS["event body"](real)
     pipeline.build(project)
     slug = "2025-11-06-congress-declares-sheinbaum-persona-non-grata"
@@ -155,3 +155,14 @@ def test_output_changed_behind_the_cache_gets_a_clean_build(real, tmp_path):
     (real / "site/.dossier-build").write_text("build: updating\n")  # as if killed mid-update
     assert build(real).code == 0
     assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+
+
+def test_two_processes_render_exactly_what_one_does(tmp_path):
+    import sys
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from generate import generate
+    generate(tmp_path, 320)
+    one = run_cli("--root", tmp_path, "--out", tmp_path / "one", "--no-cache", "--jobs", "1")
+    two = run_cli("--root", tmp_path, "--out", tmp_path / "two", "--no-cache", "--jobs", "2")
+    assert one.code == two.code == 0
+    assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")

@@ -1,0 +1,191 @@
+"""Benchmark dossier on generated corpora: cold build, no-op rebuild, one-event and
+one-profile edits, serve latency, peak memory, and the Python floor measured the same way.
+
+    python benchmarks/run.py                 # N = 1000 and 10000 (about 15 minutes)
+    python benchmarks/run.py --sizes 1000 --runs 3
+
+Whole-process wall times, median of --runs runs after one warm-up, on corpora from
+benchmarks/generate.py (kept in benchmarks/.work/). Peak memory is the build process's
+maximum resident set size. Results are printed as a Markdown table and written to
+benchmarks/results.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+WORK = HERE / ".work"
+sys.path.insert(0, str(HERE))
+from generate import generate  # noqa: E402
+
+MEASURE = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+           "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+           "stderr=subprocess.DEVNULL).returncode; "
+           "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)")
+
+
+def timed(args: list[str]) -> tuple[float, float]:
+    """(seconds, peak MB) of one whole process."""
+    out = subprocess.run([sys.executable, "-c", MEASURE, *args], capture_output=True,
+                         text=True, check=True).stdout.split()
+    if out[2] != "0":
+        raise SystemExit(f"command failed: {' '.join(args)}")
+    return float(out[0]), int(out[1]) / 1024
+
+
+def build_cmd(root: Path, *extra: str) -> list[str]:
+    return [sys.executable, str(REPO / "build.py"), "--root", str(root), *extra]
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 3)
+
+
+def touch_event(root: Path, n: int) -> Path:
+    event = sorted((root / "content/events").glob("*.md"))[len(list((root / "content/events").glob("*.md"))) // 2]
+    text = event.read_text("utf-8")
+    event.write_text(text.rstrip("\n") + f"\n\nEdit number {n}.\n", "utf-8")
+    return event
+
+
+def touch_profile(root: Path, n: int) -> None:
+    person = root / "content/people/person-1.yaml"
+    lines = person.read_text("utf-8").splitlines()
+    lines[0] = f"name: Edited Person {n}"
+    person.write_text("\n".join(lines) + "\n", "utf-8")
+
+
+def serve_latency(root: Path, runs: int) -> list[float]:
+    """Seconds from saving an event to its page being rewritten, as seen from outside."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, str(REPO / "build.py"), "serve", "--root",
+                             str(root), "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        for line in proc.stdout:
+            if line.startswith("serving "):
+                break
+        times = []
+        for n in range(runs + 1):
+            time.sleep(0.5)
+            event = sorted((root / "content/events").glob("*.md"))[n]
+            page = root / "site/events" / f"{event.stem}.html"
+            before = page.read_bytes()
+            started = time.perf_counter()
+            event.write_text(event.read_text("utf-8").rstrip("\n") + f"\n\nServe edit {n}.\n", "utf-8")
+            while page.read_bytes() == before:
+                time.sleep(0.002)
+                if time.perf_counter() - started > 60:
+                    raise SystemExit("serve did not rebuild within 60 s")
+            if n:  # the first edit warms the server up
+                times.append(time.perf_counter() - started)
+        return times
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)
+
+
+def floor(root: Path, runs: int) -> dict:
+    """The Python floor: read inputs, parse YAML (C loader), Markdown every body, Jinja a
+    page per record, write 1.2 N files: the cost any Python generator pays."""
+    script = r'''
+import sys, time, yaml, jinja2, pathlib, markdown_it, shutil
+root = pathlib.Path(sys.argv[1]); out = root / "floor-site"
+t0 = time.perf_counter()
+files = sorted((root / "content").rglob("*.*")); texts = [f.read_text("utf-8") for f in files]
+t1 = time.perf_counter()
+docs = [yaml.load(t.split("\n---\n")[0].lstrip("-") if f.suffix == ".md" else t, Loader=yaml.CSafeLoader) for f, t in zip(files, texts)]
+t2 = time.perf_counter()
+md = markdown_it.MarkdownIt("commonmark"); html = [md.render(t.split("\n---\n", 1)[1]) for f, t in zip(files, texts) if f.suffix == ".md"]
+t3 = time.perf_counter()
+tpl = jinja2.Environment(autoescape=True).from_string("<!DOCTYPE html><html><head><title>{{ t }}</title></head><body>{{ b }}</body></html>")
+pages = [tpl.render(t=str(d)[:80], b=h) for d, h in zip(docs, html + [""] * len(docs))]
+t4 = time.perf_counter()
+shutil.rmtree(out, ignore_errors=True); out.mkdir()
+for i, p in enumerate(pages + pages[: len(pages) // 5]):
+    (out / f"{i}.html").write_text(p, "utf-8")
+t5 = time.perf_counter()
+print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)
+'''
+    results = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", script, str(root)], capture_output=True,
+                             text=True, check=True).stdout.split()
+        results.append([float(x) for x in out])
+    shutil.rmtree(root / "floor-site", ignore_errors=True)
+    names = ("read", "yaml", "markdown", "jinja", "write")
+    parts = {name: median([r[i] for r in results]) for i, name in enumerate(names)}
+    parts["total"] = round(sum(parts.values()), 3)
+    return parts
+
+
+def bench(n: int, runs: int) -> dict:
+    root = WORK / f"corpus-{n}"
+    if not (root / "content").is_dir():
+        generate(root, n)
+    for leftover in (root / "site", root / ".dossier-cache"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    result: dict = {"events": n}
+    cold = [timed(build_cmd(root, "--no-cache")) for _ in range(runs + 1)][1:]
+    result["cold_build_s"] = median([c[0] for c in cold])
+    result["cold_peak_mb"] = round(max(c[1] for c in cold))
+    one = [timed(build_cmd(root, "--no-cache", "--jobs", "1")) for _ in range(runs)]
+    result["cold_build_one_core_s"] = median([c[0] for c in one])
+    timed(build_cmd(root))  # fill the cache
+    noop = [timed(build_cmd(root)) for _ in range(runs)]
+    result["noop_rebuild_s"] = median([c[0] for c in noop])
+    edits = []
+    for i in range(runs):
+        touch_event(root, i)
+        edits.append(timed(build_cmd(root)))
+    result["edit_event_rebuild_s"] = median([c[0] for c in edits])
+    profiles = []
+    for i in range(runs):
+        touch_profile(root, i)
+        profiles.append(timed(build_cmd(root)))
+    result["edit_profile_rebuild_s"] = median([c[0] for c in profiles])
+    result["peak_mb"] = round(max(c[1] for c in cold + one + noop + edits + profiles))
+    result["serve_save_to_written_s"] = median(serve_latency(root, runs))
+    result["floor_s"] = floor(root, runs)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    WORK.mkdir(exist_ok=True)
+    results = {"machine": {"cores": os.cpu_count(), "python": platform.python_version()},
+               "runs": args.runs, "sizes": [bench(n, args.runs) for n in args.sizes]}
+    (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    rows = [("cold build", "cold_build_s"), ("cold build, one core", "cold_build_one_core_s"),
+            ("no-op rebuild", "noop_rebuild_s"), ("rebuild after editing one event", "edit_event_rebuild_s"),
+            ("rebuild after editing one profile", "edit_profile_rebuild_s"),
+            ("serve: save → page written", "serve_save_to_written_s"), ("peak memory (MB)", "peak_mb")]
+    header = "| | " + " | ".join(f"{r['events']:,} events" for r in results["sizes"]) + " |"
+    print(header)
+    print("|---" * (len(results["sizes"]) + 1) + "|")
+    for label, key in rows:
+        print(f"| {label} | " + " | ".join(str(r[key]) for r in results["sizes"]) + " |")
+    print("| Python floor (read+YAML+Markdown+Jinja+write) | "
+          + " | ".join(str(r["floor_s"]["total"]) for r in results["sizes"]) + " |")
+
+
+if __name__ == "__main__":
+    main()
