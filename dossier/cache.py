@@ -78,3 +78,65 @@ def template_cache(folder: Path) -> jinja2.BytecodeCache | None:
     except OSError:
         return None
     return jinja2.FileSystemBytecodeCache(str(folder / "jinja"))
+
+
+STAMP = "stamp.pickle"
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What a no-op check needs, small enough to read in a moment: the inputs' fingerprint
+    and the summary of the build that produced the output folder."""
+
+    fingerprint: str
+    """Digest of every input file's path, size and modification time, the code and options."""
+    out: str
+    build_id: str
+    total: int
+    """Files in the site."""
+    counts: str
+    """'22 events, 11 people, ...' for the summary line."""
+    warnings: tuple = ()
+
+
+def stat_fingerprint(folders: list[Path], extra: str) -> str:
+    """Digest of (path, size, mtime) of every file under the folders: if it is unchanged,
+    so are the inputs (the same test make and Hugo use). Any difference sends the build
+    through the full content-hash comparison."""
+    parts = [extra]
+    for folder in folders:
+        for root, dirs, files in os.walk(folder):
+            dirs.sort()
+            for name in sorted(files):
+                path = os.path.join(root, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                parts.append(f"{path}\0{st.st_size}\0{st.st_mtime_ns}")
+    return digest("\n".join(parts).encode("utf-8", "surrogateescape"))
+
+
+def load_stamp(folder: Path) -> Stamp | None:
+    try:
+        with open(folder / STAMP, "rb") as handle:
+            stamp = pickle.load(handle)
+    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
+            TypeError, ValueError, IndexError):
+        return None
+    return stamp if isinstance(stamp, Stamp) else None
+
+
+def save_stamp(folder: Path, stamp: Stamp | None) -> None:
+    """Write (or, with None, remove) the stamp; failures never fail the build."""
+    try:
+        if stamp is None:
+            (folder / STAMP).unlink(missing_ok=True)
+            return
+        folder.mkdir(parents=True, exist_ok=True)
+        temporary = folder / f".{STAMP}.tmp-{os.getpid()}"
+        with open(temporary, "wb") as handle:
+            pickle.dump(stamp, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, folder / STAMP)
+    except OSError:
+        pass

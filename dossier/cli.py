@@ -129,16 +129,13 @@ def _counter(err: TextIO):
 
 def summary(report, project) -> str:
     """The one-line summary of a build."""
-    d = report.dossier
     unchanged = report.total - report.written
     removed = f", {report.removed} removed" if report.removed else ""
     if report.search_index is not None:
         removed += f"; search index {report.search_index / 1024:.0f} KB"
     return (f"built {project.out}: {report.written} files written, {unchanged} unchanged"
             f"{removed}, {report.rendered} pages rendered in {report.seconds:.2f} s "
-            f"({len(d.events)} events, {len(d.people)} people, {len(d.organizations)} "
-            f"organizations, {len(d.sources)} sources, {len(d.quotes)} quotes; "
-            f"{len(report.warnings)} warnings)")
+            f"({report.counts}; {len(report.warnings)} warnings)")
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

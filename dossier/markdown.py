@@ -104,6 +104,11 @@ def _tokens(text: str, inline: bool) -> list:
     return tokens
 
 
+def forget_tokens() -> None:
+    """Drop parsed tokens after a build (the rendered HTML memo is what later builds reuse)."""
+    _TOKENS.clear()
+
+
 def render_markdown(text: str, resolve: Resolver, doc_id: str = "") -> str:
     """Render a Markdown block (event body, profile summary) to HTML; ``doc_id`` prefixes
     footnote and heading ids when several documents share one page."""

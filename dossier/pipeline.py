@@ -12,12 +12,14 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from .cache import Cache, code_digest, load_cache, save_cache, template_cache
+from .cache import (Cache, Stamp, code_digest, load_cache, load_stamp, save_cache, save_stamp,
+                    stat_fingerprint, template_cache)
 from .deps import index_signatures
 from .errors import ContentErrors, ContentProblem
 from .incremental import (EVERYTHING, State, changed_keys, digest, input_digests, next_state,
                           stale_pages)
 from .link import Dossier, link
+from .markdown import forget_tokens
 from .load import Loaded, load_assets, load_content, load_templates
 from .outputs import generate
 from .pages import plan
@@ -44,14 +46,16 @@ class BuildReport:
     """Problems that did not stop the build."""
     seconds: float
     """Wall time of the build."""
-    dossier: Dossier
-    """The linked dossier, for callers that want more."""
-    cache: Cache
-    """State for the next build."""
+    dossier: Dossier | None
+    """The linked dossier, for callers that want more (None when nothing had changed)."""
+    cache: Cache | None
+    """State for the next build (None when nothing had changed)."""
     changed_urls: tuple[Url, ...] = ()
     """The files written, in order (what a browser should reload)."""
     search_index: int | None = None
     """Size in bytes of the search index, when this build wrote it."""
+    counts: str = ""
+    """'22 events, 11 people, ...'."""
 
 
 def compile_dossier(project: Project, known=None) -> tuple[Dossier, list[ContentProblem], Loaded]:
@@ -89,6 +93,16 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True,
     ``progress(done, total)`` is called while pages render (the CLI shows a counter)."""
     started = time.perf_counter()
     check_output_dir(project.out, project.protected())    # refuse a wrong --out before anything
+    fingerprint = None
+    if use_cache and cache is None:                       # nothing changed: nothing to do
+        fingerprint = stat_fingerprint(
+            [project.content, project.templates, project.assets],
+            f"{code_digest()} {project.site_url} {project.templates} {project.assets}")
+        stamp = load_stamp(project.cache)
+        if _unchanged(stamp, fingerprint, project):
+            return BuildReport(0, 0, stamp.total, 0, stamp.warnings,
+                               time.perf_counter() - started, None, None, (), None, stamp.counts)
+        save_stamp(project.cache, None)                   # a killed build leaves no stale stamp
     if cache is None:
         cache = load_cache(project.cache) if use_cache else Cache(code_digest())
     dossier, warnings, loaded = compile_dossier(project, cache.parsed)
@@ -119,11 +133,27 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True,
     written, removed = _write(project, previous, state, rendered, files, build_id)
     cache = replace(cache, out=str(project.out.resolve()), build_id=build_id, state=state,
                     parsed={r.digest: r for r in loaded.records}, markdown=memo)
+    total = len(state.pages) + len(state.files)
+    counts = (f"{len(dossier.events)} events, {len(dossier.people)} people, "
+              f"{len(dossier.organizations)} organizations, {len(dossier.sources)} sources, "
+              f"{len(dossier.quotes)} quotes")
     if use_cache:
-        save_cache(project.cache, cache)
-    return BuildReport(len(written), len(rendered), len(state.pages) + len(state.files),
-                       removed, tuple(warnings), time.perf_counter() - started, dossier,
-                       cache, tuple(written), _size(files.get(Url("assets/search-index.js"))))
+        if rendered or written or removed or previous is None:
+            save_cache(project.cache, cache)
+        if fingerprint is not None:
+            save_stamp(project.cache, Stamp(fingerprint, str(project.out.resolve()), build_id,
+                                            total, counts, tuple(warnings)))
+    forget_tokens()                                       # parsed Markdown: memory, not speed
+    return BuildReport(len(written), len(rendered), total, removed, tuple(warnings),
+                       time.perf_counter() - started, dossier, cache, tuple(written),
+                       _size(files.get(Url("assets/search-index.js"))), counts)
+
+
+def _unchanged(stamp, fingerprint: str, project: Project) -> bool:
+    """True when the inputs and the output folder are exactly what the last build left."""
+    return (stamp is not None and stamp.fingerprint == fingerprint
+            and stamp.out == str(project.out.resolve())
+            and read_build_id(project.out) == stamp.build_id)
 
 
 def _size(data: bytes | None) -> int | None:

@@ -26,6 +26,7 @@ from livereload.watcher import Watcher
 from tornado import ioloop, web
 
 from .errors import ContentErrors, DossierError, UsageError
+from .cache import load_cache
 from .pipeline import build
 from .project import Project
 
@@ -110,7 +111,7 @@ class DevSite:
               f"{report.written} files written ({', '.join(report.changed_urls[:6])}"
               f"{' …' if len(report.changed_urls) > 6 else ''}), {report.rendered} pages "
               f"rendered, {report.total - report.written} unchanged", file=self.out, flush=True)
-        self.cache = report.cache
+        self.cache = report.cache or load_cache(self.project.cache)
         if report.written or report.removed or had_errors:
             only_css = all(u.endswith(".css") for u in report.changed_urls) and not had_errors
             self.notify(report.changed_urls[0] if only_css and report.changed_urls else "*")
