@@ -18,7 +18,7 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import groupby
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from . import charts as charts_
 from . import structured
@@ -215,12 +215,12 @@ class Here:
     # about twenty times more, and pages make hundreds of them).
     def when(self, when) -> Markup:
         """<time> with the machine-readable date and the honest human one."""
-        return Markup('<time datetime="{}">{}</time>').format(when.iso(), when.human())
+        return Markup(f'<time datetime="{escape(when.iso())}">{escape(when.human())}</time>')
 
     def link(self, slug: str, label: str | None = None) -> Markup:
         """A link to a record's page, named by the record (or by ``label``)."""
-        return Markup('<a class="ref ref-{}" href="{}">{}</a>').format(
-            self.kind(slug), self.ref(slug), label or self.name(slug))
+        return Markup(f'<a class="ref ref-{escape(self.kind(slug))}" href="{escape(self.ref(slug))}">'
+                      f'{escape(label or self.name(slug))}</a>')
 
     def cites(self, citations) -> Markup:
         """'(Sources: A, locator; B — note)' after a statement."""
@@ -228,15 +228,13 @@ class Here:
             return Markup("")
         parts = []
         for c in citations:
-            part = Markup('<a href="{}">{}</a>').format(self.ref(c.source.slug),
-                                                       self.name(c.source.slug))
+            part = f'<a href="{escape(self.ref(c.source.slug))}">{escape(self.name(c.source.slug))}</a>'
             if c.locator:
-                part += Markup(", {}").format(c.locator)
+                part += f", {escape(c.locator)}"
             if c.note:
-                part += Markup(" — {}").format(c.note)
+                part += f" — {escape(c.note)}"
             parts.append(part)
-        return Markup('<span class="cites">(Sources: {})</span>').format(
-            Markup("; ").join(parts))
+        return Markup(f'<span class="cites">(Sources: {"; ".join(parts)})</span>')
 
     def stylesheet(self) -> str:
         return self.url(STYLESHEET)

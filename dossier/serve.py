@@ -26,7 +26,7 @@ from livereload.watcher import Watcher
 from tornado import ioloop, web
 
 from .errors import ContentErrors, DossierError, UsageError
-from .cache import load_cache
+from .cache import load_cache, save_cache
 from .pipeline import build
 from .project import Project
 
@@ -204,6 +204,7 @@ def reload_browsers(path: str) -> None:
 def serve(project: Project, host: str, port: int, open_browser: bool, out: TextIO,
           err: TextIO) -> int:
     """Run the authoring server until Ctrl-C (at any moment, even during the first build)."""
+    site = None
     try:
         site = DevSite(project, out, err, notify=reload_browsers)
         site.rebuild()
@@ -217,5 +218,7 @@ def serve(project: Project, host: str, port: int, open_browser: bool, out: TextI
         pass
     except OSError as error:  # the port is taken, or the address is not ours
         raise UsageError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
+    if site is not None and site.cache is not None and not site.errors:
+        save_cache(project.cache, site.cache)  # the next `python build.py` starts from here
     print("stopped", file=out, flush=True)
     return 0
