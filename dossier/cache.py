@@ -44,31 +44,42 @@ def code_digest() -> str:
     return digest(b"\0".join(parts))
 
 
+_UNREADABLE = (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
+               TypeError, ValueError, IndexError)
+
+
+def _load(path: Path, kind: type):
+    """The pickled object at ``path`` if it is a ``kind``; None if missing or corrupt."""
+    try:
+        with open(path, "rb") as handle:
+            found = pickle.load(handle)
+    except _UNREADABLE:
+        return None
+    return found if isinstance(found, kind) else None
+
+
+def _dump(path: Path, value) -> None:
+    """Pickle atomically (write a temporary file, rename); a failure never fails the build."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        with open(temporary, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except OSError:
+        pass
+
+
 def load_cache(folder: Path) -> Cache:
     """The cache in ``folder``, or an empty one if it is missing, stale or corrupt."""
     code = code_digest()
-    try:
-        with open(folder / FILE, "rb") as handle:
-            cache = pickle.load(handle)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
-            TypeError, ValueError, IndexError):
-        return Cache(code)
-    if not isinstance(cache, Cache) or cache.code != code:
-        return Cache(code)
-    return cache
+    cache = _load(folder / FILE, Cache)
+    return cache if cache is not None and cache.code == code else Cache(code)
 
 
 def save_cache(folder: Path, cache: Cache) -> None:
-    """Write the cache atomically; a failure to write it never fails the build."""
-    stored = cache
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        temporary = folder / f".{FILE}.tmp-{os.getpid()}"
-        with open(temporary, "wb") as handle:
-            pickle.dump(stored, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, folder / FILE)
-    except OSError:
-        pass
+    """Write the cache; a failure to write it never fails the build."""
+    _dump(folder / FILE, cache)
 
 
 def template_cache(folder: Path) -> jinja2.BytecodeCache | None:
@@ -118,25 +129,15 @@ def stat_fingerprint(folders: list[Path], extra: str) -> str:
 
 
 def load_stamp(folder: Path) -> Stamp | None:
-    try:
-        with open(folder / STAMP, "rb") as handle:
-            stamp = pickle.load(handle)
-    except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError,
-            TypeError, ValueError, IndexError):
-        return None
-    return stamp if isinstance(stamp, Stamp) else None
+    return _load(folder / STAMP, Stamp)
 
 
 def save_stamp(folder: Path, stamp: Stamp | None) -> None:
     """Write (or, with None, remove) the stamp; failures never fail the build."""
+    if stamp is not None:
+        _dump(folder / STAMP, stamp)
+        return
     try:
-        if stamp is None:
-            (folder / STAMP).unlink(missing_ok=True)
-            return
-        folder.mkdir(parents=True, exist_ok=True)
-        temporary = folder / f".{STAMP}.tmp-{os.getpid()}"
-        with open(temporary, "wb") as handle:
-            pickle.dump(stamp, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, folder / STAMP)
+        (folder / STAMP).unlink(missing_ok=True)
     except OSError:
         pass
