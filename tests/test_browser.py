@@ -9,7 +9,7 @@ from conftest import REPO, run_cli
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("browser") / "site"
-    assert run_cli("--root", REPO, "--out", out).code == 0
+    assert run_cli("--root", REPO, "--no-cache", "--out", out).code == 0
     return out
 
 

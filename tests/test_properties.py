@@ -15,7 +15,7 @@ from conftest import FIXTURES, run_cli, snapshot
 
 SENTINEL = "<x-evil>"
 EVENT = "content/events/2025-11-03-break.md"
-SETTINGS = settings(max_examples=40, deadline=None,
+SETTINGS = settings(max_examples=40, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture,
                                            HealthCheck.too_slow])
 

@@ -19,7 +19,7 @@ SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
 @pytest.fixture(scope="module")
 def real(tmp_path_factory):
     out = tmp_path_factory.mktemp("publish") / "site"
-    result = run_cli("--root", REPO, "--out", out, "--site-url", SITE_URL)
+    result = run_cli("--root", REPO, "--no-cache", "--out", out, "--site-url", SITE_URL)
     assert result.code == 0 and result.err == "", result.err
     return out
 

@@ -9,7 +9,7 @@ from sitecheck import broken_links, reachable
 @pytest.fixture(scope="module")
 def real_site(tmp_path_factory):
     out = tmp_path_factory.mktemp("real") / "site"
-    result = run_cli("--root", REPO, "--out", out, "--site-url", "https://user.github.io/REPO/")
+    result = run_cli("--root", REPO, "--no-cache", "--out", out, "--site-url", "https://user.github.io/REPO/")
     assert result.code == 0, result.err
     return out, result
 

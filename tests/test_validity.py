@@ -29,7 +29,7 @@ def require(path, what: str) -> None:
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("valid") / "site"
-    assert run_cli("--root", REPO, "--out", out, "--site-url", "https://user.github.io/REPO/").code == 0
+    assert run_cli("--root", REPO, "--no-cache", "--out", out, "--site-url", "https://user.github.io/REPO/").code == 0
     return out
 
 
