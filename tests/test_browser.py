@@ -32,8 +32,9 @@ def click_through(page, start: str) -> None:
     page.get_by_role("link", name="RPP").click()
     assert page.locator("h1").inner_text() == "RPP"
     page.get_by_role("link", name="Home").first.click()
-    assert page.url.endswith("index.html")
-    assert page.evaluate("getComputedStyle(document.body).fontFamily").startswith("system-ui")
+    page.wait_for_url("**/index.html")
+    page.wait_for_load_state("domcontentloaded")
+    assert page.locator("body").evaluate("b => getComputedStyle(b).fontFamily").startswith("system-ui")
 
 
 def test_site_navigates_from_disk(browser, site):

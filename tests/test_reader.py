@@ -126,7 +126,7 @@ def test_single_file_edition_needs_nothing_else(browser, site):
     assert tab.locator("h1").inner_text() == "Peru–Mexico rupture, November 2025"
     tab.locator("a[href='#person-jose-jeri']").first.click()
     assert tab.url.endswith("#person-jose-jeri")
-    assert tab.evaluate("getComputedStyle(document.body).fontFamily").startswith("system-ui")
+    assert tab.locator("body").evaluate("b => getComputedStyle(b).fontFamily").startswith("system-ui")
     for anchor in tab.eval_on_selector_all("a[href^='#']", "els => els.map(e => e.getAttribute('href'))"):
         assert tab.locator(f"[id='{anchor[1:]}']").count() == 1, anchor
     tab.close()
