@@ -122,12 +122,7 @@ class Here:
         return [(label, self.url(url), url == self.page) for url, label in NAV]
 
     def role_label(self, record) -> str:
-        """'Former Prime Minister of Peru' or 'President of Mexico': the latest role."""
-        positions = getattr(record, "positions", ())
-        if not positions:
-            return ""
-        latest = positions[-1]
-        return f"Former {latest.title}" if latest.end is not None else latest.title
+        return role_label(record)
 
     def track(self, slug: str) -> str:
         """Display name of a timeline track."""
@@ -379,6 +374,15 @@ def search_page(dossier: Dossier) -> PageSpec:
 def not_found(dossier: Dossier) -> PageSpec:
     return PageSpec(NOT_FOUND, "404.html", {}, "Page not found",
                     "This page does not exist.")
+
+
+def role_label(record) -> str:
+    """'Former Prime Minister of Peru' or 'President of Mexico': the latest role, or ''."""
+    positions = getattr(record, "positions", ())
+    if not positions:
+        return ""
+    latest = positions[-1]
+    return f"Former {latest.title}" if latest.end is not None else latest.title
 
 
 def plain(dossier: Dossier, markdown_text: str) -> str:

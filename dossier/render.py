@@ -15,7 +15,7 @@ import jinja2
 from .errors import TemplateFailure
 from .deps import TrackedDossier
 from .link import Dossier
-from .pages import Here, PageSpec, SingleHere, plan
+from .pages import Here, PageSpec, SingleHere
 from .urls import Url
 
 TEMPLATE_DIR = "templates"
@@ -137,12 +137,6 @@ def _worker(send, env, dossier, specs, memo) -> None:
         send.send(("error", traceback.format_exc()))
     finally:
         send.close()
-
-
-def render_site(templates: dict[str, str], dossier: Dossier) -> dict[Url, bytes]:
-    """Render every page of the plan."""
-    env, memo = make_environment(templates), {}
-    return {spec.url: render_page(env, dossier, spec, memo)[0] for spec in plan(dossier)}
 
 
 def _template_frame(error: BaseException, default: str) -> tuple[str, int | None]:

@@ -13,7 +13,7 @@ import re
 import unicodedata
 
 from .link import Dossier
-from .pages import plain
+from .pages import plain, role_label
 from .structured import safe_json
 from .urls import page_url, quote_url
 
@@ -41,24 +41,16 @@ def _snippet(text: str) -> str:
     return text if len(text) <= SNIPPET else text[:SNIPPET - 1].rsplit(" ", 1)[0] + "…"
 
 
-def _role(record) -> str:
-    positions = getattr(record, "positions", ())
-    if not positions:
-        return getattr(record, "kind", None) or ""
-    latest = positions[-1]
-    return f"Former {latest.title}" if latest.end else latest.title
-
-
 def rows(dossier: Dossier) -> list[list[str]]:
     """One row per person, organization, event, quote and source."""
     out = []
     for p in dossier.people:
         summary = plain(dossier, p.summary)
-        out.append(["person", p.name, page_url("person", p.slug), _role(p), _snippet(summary),
+        out.append(["person", p.name, page_url("person", p.slug), role_label(p), _snippet(summary),
                     fold(" ".join((p.name, *p.aliases))), _words(summary)])
     for o in dossier.organizations:
         summary = plain(dossier, o.summary)
-        out.append(["organization", o.name, page_url("organization", o.slug), _role(o),
+        out.append(["organization", o.name, page_url("organization", o.slug), (role_label(o) or o.kind or ""),
                     _snippet(summary), fold(" ".join((o.name, *o.aliases))), _words(summary)])
     for e in dossier.events:
         summary = plain(dossier, e.summary)
