@@ -36,6 +36,8 @@ class Cache:
     """Records by file digest, so unchanged files are not parsed again."""
     markdown: dict = field(default_factory=dict)
     """Rendered Markdown by (inline, folder, doc id, text), checked against link names."""
+    fragments: dict = field(default_factory=dict)
+    """Pieces of pages and data files -> (text, dependency keys), valid for ``state``."""
 
 
 def code_digest() -> str:

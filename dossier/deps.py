@@ -84,6 +84,18 @@ class TrackedDossier:
     def __init__(self, dossier: Dossier, deps: set[str]):
         self._dossier, self._deps = dossier, deps
 
+    def name(self, slug: str) -> str:
+        self._deps.add(rec(slug))
+        return self._dossier.name(slug)
+
+    def kind(self, slug: str) -> str:
+        self._deps.add(rec(slug))
+        return self._dossier.kind(slug)
+
+    def url(self, slug: str):
+        self._deps.add(rec(slug))
+        return self._dossier.url(slug)
+
     def __getattr__(self, name: str):
         value = getattr(self._dossier, name)
         if name in INDEXES:
@@ -93,6 +105,26 @@ class TrackedDossier:
         if name in LISTS:
             self._deps.add(f"all:{LISTS[name]}")
         return value
+
+
+def pieces(dossier: Dossier, fragments: dict | None, name: str, items, make) -> list[str]:
+    """``make(tracked_dossier, item)`` for each record or quote, reused from ``fragments``
+    (pieces still valid from earlier builds, see incremental.valid_fragments) when there.
+
+    Data files are joined from such pieces, so an edit re-makes only the pieces that
+    read what changed."""
+    fragments = {} if fragments is None else fragments
+    out = []
+    for item in items:
+        quote = isinstance(item, Quote)
+        key = (name, item.id if quote else item.slug)
+        hit = fragments.get(key)
+        if hit is None:
+            deps = {rec(item.event if quote else item.slug)}
+            text = make(TrackedDossier(dossier, deps), item)
+            hit = fragments[key] = (text, frozenset(deps))
+        out.append(hit[0])
+    return out
 
 
 def index_signatures(dossier: Dossier) -> dict[str, tuple]:

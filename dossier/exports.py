@@ -12,6 +12,7 @@ import io
 import json
 
 from .dates import PartialDate, When
+from .deps import pieces
 from .link import Dossier
 from .model import Citation, Event, Organization, Person, Position, Quote, Source
 from .pages import plain
@@ -98,21 +99,27 @@ def _source(dossier: Dossier, s: Source) -> dict:
             "cited_by": sorted({b.page for b in dossier.cited_by.get(s.slug, ())})}
 
 
-def dossier_json(dossier: Dossier) -> bytes:
-    """Everything in the dossier, machine-readable (see schema/dossier.schema.json)."""
+def _json(data) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def dossier_json(dossier: Dossier, fragments: dict | None = None) -> bytes:
+    """Everything in the dossier, machine-readable (see schema/dossier.schema.json).
+
+    Joined from one JSON piece per record (deps.pieces): the same bytes as dumping
+    the whole document at once."""
     site = dossier.site
-    data = {
-        "schema_version": SCHEMA_VERSION,
-        "dossier": {"title": site.title, "subtitle": site.subtitle, "summary": site.summary,
-                    "language": site.language, "as_of": _iso(site.as_of),
-                    "site_url": site.site_url},
-        "events": [_event(dossier, e) for e in dossier.events],
-        "people": [_profile(dossier, p) for p in dossier.people],
-        "organizations": [_profile(dossier, o) for o in dossier.organizations],
-        "sources": [_source(dossier, s) for s in dossier.sources],
-        "quotes": [_quote(dossier, q) for q in dossier.quotes],
-    }
-    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    head = {"schema_version": SCHEMA_VERSION,
+            "dossier": {"title": site.title, "subtitle": site.subtitle, "summary": site.summary,
+                        "language": site.language, "as_of": _iso(site.as_of),
+                        "site_url": site.site_url}}
+    parts = [_json(head)[:-1]]
+    for kind, make in (("events", _event), ("people", _profile),
+                       ("organizations", _profile), ("sources", _source), ("quotes", _quote)):
+        items = pieces(dossier, fragments, f"dossier.json:{kind}", getattr(dossier, kind),
+                       lambda tracked, item, make=make: _json(make(tracked, item)))
+        parts.append(f'{_json(kind)}:[{",".join(items)}]')
+    return (",".join(parts) + "}\n").encode("utf-8")
 
 
 def _cell(value) -> str:
@@ -120,31 +127,35 @@ def _cell(value) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def _csv(header: list[str], rows: list[list]) -> bytes:
+def _csv_row(values: list) -> str:
+    """One CSV line (RFC 4180, CRLF), formula-like cells defused."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows([[_cell(v) for v in row] for row in rows])
-    return buffer.getvalue().encode("utf-8")
+    csv.writer(buffer, lineterminator="\r\n").writerow([_cell(v) for v in values])
+    return buffer.getvalue()
 
 
-def events_csv(dossier: Dossier) -> bytes:
+def _csv(header: list[str], rows: list[str]) -> bytes:
+    return (_csv_row(header) + "".join(rows)).encode("utf-8")
+
+
+def events_csv(dossier: Dossier, fragments: dict | None = None) -> bytes:
     return _csv(["slug", "date", "end", "date_text", "title", "summary", "status", "track",
                  "location", "participants", "sources", "url"],
-                [[e.slug, e.when.start.iso(), _iso(e.when.end), e.when.human(), e.title,
-                  plain(dossier, e.summary), e.status, e.track, e.location,
-                  ";".join(p.ref.slug for p in e.participants),
-                  ";".join(c.source.slug for c in e.sources), page_url("event", e.slug)]
-                 for e in dossier.events])
+                pieces(dossier, fragments, "events.csv", dossier.events, lambda d, e: _csv_row(
+                    [e.slug, e.when.start.iso(), _iso(e.when.end), e.when.human(), e.title,
+                     plain(d, e.summary), e.status, e.track, e.location,
+                     ";".join(p.ref.slug for p in e.participants),
+                     ";".join(c.source.slug for c in e.sources), page_url("event", e.slug)])))
 
 
-def quotes_csv(dossier: Dossier) -> bytes:
+def quotes_csv(dossier: Dossier, fragments: dict | None = None) -> bytes:
     return _csv(["id", "said", "said_text", "speaker", "speaker_name", "text", "lang",
                  "occasion", "source", "via", "event", "url"],
-                [[q.id, q.said.iso(), q.said.human(), q.speaker.slug,
-                  dossier.name(q.speaker.slug), q.text, q.lang, q.occasion,
-                  q.source.source.slug, ";".join(r.slug for r in q.via), q.event,
-                  quote_url(q.id)] for q in dossier.quotes])
+                pieces(dossier, fragments, "quotes.csv", dossier.quotes, lambda d, q: _csv_row(
+                    [q.id, q.said.iso(), q.said.human(), q.speaker.slug,
+                     d.name(q.speaker.slug), q.text, q.lang, q.occasion,
+                     q.source.source.slug, ";".join(r.slug for r in q.via), q.event,
+                     quote_url(q.id)])))
 
 
 def _timeline_date(date: PartialDate) -> dict:
@@ -156,20 +167,20 @@ def _timeline_date(date: PartialDate) -> dict:
     return out
 
 
-def timeline_json(dossier: Dossier) -> bytes:
+def timeline_json(dossier: Dossier, fragments: dict | None = None) -> bytes:
     """The events in TimelineJS's JSON format, at their real date precision."""
     tracks = {t.slug: t.name for t in dossier.site.tracks}
-    events = []
-    for e in dossier.events:
-        item = {"unique_id": e.slug, "start_date": _timeline_date(e.when.start),
+
+    def item(tracked, e: Event) -> str:
+        data = {"unique_id": e.slug, "start_date": _timeline_date(e.when.start),
                 "display_date": e.when.human(),
-                "text": {"headline": e.title, "text": plain(dossier, e.summary)}}
+                "text": {"headline": e.title, "text": plain(tracked, e.summary)}}
         if e.when.end:
-            item["end_date"] = _timeline_date(e.when.end)
+            data["end_date"] = _timeline_date(e.when.end)
         if e.track:
-            item["group"] = tracks.get(e.track, e.track)
-        events.append(item)
+            data["group"] = tracks.get(e.track, e.track)
+        return _json(data)
     site = dossier.site
-    data = {"title": {"text": {"headline": site.title, "text": plain(dossier, site.summary)}},
-            "events": events}
-    return (json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    title = _json({"text": {"headline": site.title, "text": plain(dossier, site.summary)}})
+    events = ",".join(pieces(dossier, fragments, "timeline.json", dossier.events, item))
+    return f'{{"title":{title},"events":[{events}]}}\n'.encode("utf-8")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape, quoteattr
 
 from .dates import PartialDate
+from .deps import pieces
 from .link import Dossier
 from .model import Event
 from .pages import plain
@@ -27,7 +28,7 @@ def updated(event: Event) -> PartialDate:
     return event.updated or event.when.start
 
 
-def atom_feed(dossier: Dossier, site_url: str) -> bytes:
+def atom_feed(dossier: Dossier, site_url: str, fragments: dict | None = None) -> bytes:
     """The events as an Atom 1.0 feed, newest first."""
     site = dossier.site
     events = sorted(dossier.events, key=lambda e: (e.when.sort_key(), e.slug), reverse=True)
@@ -46,20 +47,24 @@ def atom_feed(dossier: Dossier, site_url: str) -> bytes:
               f"  <updated>{timestamp(newest)}</updated>",
               f"  <author><name>{author}</name></author>",
               "  <generator>dossier</generator>"]
-    for event in events:
-        url = absolute(site_url, page_url("event", event.slug))
-        lines += ["  <entry>",
-                  f"    <title>{escape(event.title)}</title>",
-                  f"    <id>{escape(url)}</id>",
-                  f'    <link rel="alternate" type="text/html" href={quoteattr(url)}/>',
-                  f"    <published>{timestamp(event.when.start)}</published>",
-                  f"    <updated>{timestamp(updated(event))}</updated>",
-                  f'    <summary type="text">{escape(event.when.human())}: '
-                  f"{escape(plain(dossier, event.summary))}</summary>",
-                  *(f"    <category term={quoteattr(tag)}/>" for tag in event.tags),
-                  "  </entry>"]
+    lines += pieces(dossier, fragments, "feed.xml", events,
+                    lambda tracked, event: _entry(tracked, site_url, event))
     lines.append("</feed>")
     return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def _entry(dossier, site_url: str, event: Event) -> str:
+    url = absolute(site_url, page_url("event", event.slug))
+    return "\n".join(["  <entry>",
+                      f"    <title>{escape(event.title)}</title>",
+                      f"    <id>{escape(url)}</id>",
+                      f'    <link rel="alternate" type="text/html" href={quoteattr(url)}/>',
+                      f"    <published>{timestamp(event.when.start)}</published>",
+                      f"    <updated>{timestamp(updated(event))}</updated>",
+                      f'    <summary type="text">{escape(event.when.human())}: '
+                      f"{escape(plain(dossier, event.summary))}</summary>",
+                      *(f"    <category term={quoteattr(tag)}/>" for tag in event.tags),
+                      "  </entry>"])
 
 
 def sitemap(urls: list[Url], site_url: str) -> bytes:

@@ -86,6 +86,13 @@ def changed_keys(old: State | None, inputs: dict[str, str], kinds: dict[str, str
     return changed
 
 
+def valid_fragments(fragments: dict, changed: set[str] | None) -> dict:
+    """The rendered pieces (Here.cached, exports) none of whose dependencies changed."""
+    if changed is EVERYTHING:
+        return {}
+    return {key: value for key, value in fragments.items() if value[1].isdisjoint(changed)}
+
+
 def signature(spec: PageSpec) -> tuple:
     """The identity of a page's context: which records it was given, in which order."""
     def ident(value):

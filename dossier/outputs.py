@@ -12,25 +12,27 @@ from . import exports, feeds, search
 from .link import Dossier
 from .urls import Url
 
-Producer = Callable[[Dossier, list[Url]], "bytes | None"]
+Producer = Callable[[Dossier, list[Url], dict], "bytes | None"]
+"""(dossier, page URLs, fragments: per-record pieces still valid, see deps.pieces)."""
 
 GENERATED: tuple[tuple[Url, Producer], ...] = (
-    (Url("assets/search-index.js"), lambda d, pages: search.index_script(d)),
-    (Url("dossier.json"), lambda d, pages: exports.dossier_json(d)),
-    (Url("events.csv"), lambda d, pages: exports.events_csv(d)),
-    (Url("quotes.csv"), lambda d, pages: exports.quotes_csv(d)),
-    (Url("timeline.json"), lambda d, pages: exports.timeline_json(d)),
-    (Url("feed.xml"), lambda d, pages: feeds.atom_feed(d, d.site.site_url)
+    (Url("assets/search-index.js"), lambda d, pages, f: search.index_script(d, f)),
+    (Url("dossier.json"), lambda d, pages, f: exports.dossier_json(d, f)),
+    (Url("events.csv"), lambda d, pages, f: exports.events_csv(d, f)),
+    (Url("quotes.csv"), lambda d, pages, f: exports.quotes_csv(d, f)),
+    (Url("timeline.json"), lambda d, pages, f: exports.timeline_json(d, f)),
+    (Url("feed.xml"), lambda d, pages, f: feeds.atom_feed(d, d.site.site_url, f)
      if d.site.site_url else None),
-    (Url("sitemap.xml"), lambda d, pages: feeds.sitemap(pages, d.site.site_url)
+    (Url("sitemap.xml"), lambda d, pages, f: feeds.sitemap(pages, d.site.site_url)
      if d.site.site_url else None),
-    (Url("robots.txt"), lambda d, pages: feeds.robots(d.site.site_url)),
-    (Url("CNAME"), lambda d, pages: f"{d.site.cname}\n".encode() if d.site.cname else None),
-    (Url(".nojekyll"), lambda d, pages: b""),  # branch-published Pages: no Jekyll pass
+    (Url("robots.txt"), lambda d, pages, f: feeds.robots(d.site.site_url)),
+    (Url("CNAME"), lambda d, pages, f: f"{d.site.cname}\n".encode() if d.site.cname else None),
+    (Url(".nojekyll"), lambda d, pages, f: b""),  # branch-published Pages: no Jekyll pass
 )
 
 
-def generate(dossier: Dossier, pages: list[Url]) -> dict[Url, bytes]:
+def generate(dossier: Dossier, pages: list[Url], fragments: dict | None = None) -> dict[Url, bytes]:
     """Every generated file that should exist, by URL."""
-    made = {url: produce(dossier, pages) for url, produce in GENERATED}
+    fragments = {} if fragments is None else fragments
+    made = {url: produce(dossier, pages, fragments) for url, produce in GENERATED}
     return {url: data for url, data in made.items() if data is not None}

@@ -60,10 +60,14 @@ class Here:
     """Helpers bound to one page: relative URLs and Markdown rendered for that page."""
 
     def __init__(self, dossier: Dossier, url: Url, deps: set[str] | None = None,
-                 memo: dict | None = None):
+                 memo: dict | None = None, fragments: dict | None = None):
         self.dossier, self.page = dossier, url
         self.deps: set[str] = set() if deps is None else deps
         self.memo = {} if memo is None else memo
+        self.fragments = {} if fragments is None else fragments
+        """Rendered pieces of pages by (page, macro, arguments): see ``cached``."""
+        self.tracked = None
+        """The TrackedDossier templates see, whose reads are recorded in ``deps`` too."""
         self.base = url.rpartition("/")[0]
         """Links from this page depend only on its folder: pages in one folder share HTML."""
 
@@ -117,6 +121,40 @@ class Here:
             render_markdown(text, self.resolve, doc_id)
         self.memo[key] = (html, signature)
         return Markup(html)
+
+    def cached(self, macro, *args) -> Markup:
+        """``macro(*args)``, reused from an earlier build while nothing it read has changed.
+
+        Pages that list every record (timeline, directories, the single-file edition)
+        render each record's piece through here, so an edit re-renders one piece and
+        joins the others. A piece's dependency keys are recorded apart (and added to the
+        page's); the pipeline drops a piece as soon as one of them changes
+        (``fragments.prune``). Arguments are records, quotes or plain values."""
+        key = (self.page, macro.name, tuple(_ident(a) for a in args))
+        hit = self.fragments.get(key)
+        if hit is not None:
+            self.deps.update(hit[1])
+            return Markup(hit[0])
+        outer = self.deps
+        inner = {f"rec:{slug}" for slug in _arg_slugs(args)}
+        self._record_into(inner)
+        try:
+            html = str(macro(*args))
+        finally:
+            self._record_into(outer)
+        outer |= inner
+        self.fragments[key] = (html, frozenset(inner))
+        return Markup(html)
+
+    @staticmethod
+    def conflict_index(event: Event, conflict) -> int:
+        """Position of a discrepancy among its event's (to name it in here.cached)."""
+        return event.conflicts.index(conflict)
+
+    def _record_into(self, deps: set[str]) -> None:
+        self.deps = deps
+        if self.tracked is not None:
+            self.tracked._deps = deps
 
     def nav(self) -> list[tuple[str, str, bool]]:
         return [(label, self.url(url), url == self.page) for url, label in NAV]
@@ -267,6 +305,34 @@ class SingleHere(Here):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.base = "#single"
+
+
+def _ident(value):
+    """What identifies a fragment's argument: a record's slug, a quote's id, or the value."""
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    if isinstance(value, Quote):
+        return ("quote", value.id)
+    slug = getattr(value, "slug", None)
+    if isinstance(slug, str):
+        return ("rec", slug)
+    if isinstance(value, tuple):
+        return tuple(_ident(v) for v in value)
+    raise TypeError(f"here.cached() takes records, quotes and plain values, not "
+                    f"{type(value).__name__}")
+
+
+def _arg_slugs(args) -> list[str]:
+    """The records a fragment's arguments stand for (a quote stands for its event)."""
+    slugs = []
+    for value in args:
+        if isinstance(value, tuple):
+            slugs += _arg_slugs(value)
+        elif isinstance(value, Quote):
+            slugs.append(value.event)
+        elif isinstance(getattr(value, "slug", None), str):
+            slugs.append(value.slug)
+    return slugs
 
 
 def plan(dossier: Dossier, stylesheet: str = "") -> list[PageSpec]:

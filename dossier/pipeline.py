@@ -17,7 +17,7 @@ from .cache import (Cache, Stamp, code_digest, load_cache, load_stamp, save_cach
 from .deps import index_signatures
 from .errors import ContentErrors, ContentProblem
 from .incremental import (EVERYTHING, State, changed_keys, digest, input_digests, next_state,
-                          stale_pages)
+                          stale_pages, valid_fragments)
 from .link import Dossier, link
 from .markdown import forget_tokens
 from .load import Loaded, load_assets, load_content, load_templates
@@ -115,16 +115,17 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True,
     indexes = index_signatures(dossier)
     previous = _usable_state(cache, project)
     changed = changed_keys(previous, inputs, kinds, indexes)
+    fragments = valid_fragments(cache.fragments, changed)  # pieces nothing changed under
     files = dict(assets)
     if changed is EVERYTHING or changed:                  # data files depend on everything
-        files.update(generate(dossier, [spec.url for spec in specs]))
+        files.update(generate(dossier, [spec.url for spec in specs], fragments))
     else:
         files.update({url: None for url in previous.files if url not in files})
     env = make_environment(templates, template_cache(project.cache) if use_cache else None)
     memo = cache.markdown if len(cache.markdown) < 8 * len(specs) + 1000 else {}
     stale = stale_pages(specs, previous, changed)
-    rendered = render_all(env, dossier, stale, memo, project.jobs,  # every page before any write
-                          progress)
+    rendered = render_all(env, dossier, stale, memo, fragments,  # every page before any write
+                          project.jobs, progress)
     state = next_state(dossier, inputs, kinds, previous, specs, rendered,
                        {url: previous.files[url] if data is None else digest(data)
                         for url, data in files.items()})
@@ -132,7 +133,8 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True,
                       + repr(sorted(state.files.items())).encode())
     written, removed = _write(project, previous, state, rendered, files, build_id)
     cache = replace(cache, out=str(project.out.resolve()), build_id=build_id, state=state,
-                    parsed={r.digest: r for r in loaded.records}, markdown=memo)
+                    parsed={r.digest: r for r in loaded.records}, markdown=memo,
+                    fragments=fragments)
     total = len(state.pages) + len(state.files)
     counts = (f"{len(dossier.events)} events, {len(dossier.people)} people, "
               f"{len(dossier.organizations)} organizations, {len(dossier.sources)} sources, "

@@ -58,14 +58,17 @@ def _source(templates: dict[str, str], name: str):
 
 
 def render_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec,
-                memo: dict | None = None) -> tuple[bytes, frozenset[str]]:
+                memo: dict | None = None,
+                fragments: dict | None = None) -> tuple[bytes, frozenset[str]]:
     """Render one page to UTF-8 bytes; also return every dependency key it read.
 
     ``memo`` is shared by the pages of a build (and across builds): Markdown rendered
-    for one page is reused by every page in the same folder."""
+    for one page is reused by every page in the same folder. ``fragments`` holds the
+    pieces of list pages still valid from earlier builds (Here.cached)."""
     deps = set(spec.deps)
-    here = (SingleHere if spec.single else Here)(dossier, spec.url, deps, memo)
-    context = {"site": dossier.site, "dossier": TrackedDossier(dossier, deps),
+    here = (SingleHere if spec.single else Here)(dossier, spec.url, deps, memo, fragments)
+    here.tracked = TrackedDossier(dossier, deps)
+    context = {"site": dossier.site, "dossier": here.tracked,
                "here": here, "title": spec.title,
                "description": spec.description, **spec.context}
     try:
@@ -92,7 +95,7 @@ def _counted(specs: list[PageSpec], progress, total: int, step: int = 1):
 
 
 def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec], memo: dict,
-               workers: int = 1, progress=None) -> dict[Url, tuple[bytes, frozenset[str]]]:
+               fragments: dict, workers: int = 1, progress=None) -> dict[Url, tuple[bytes, frozenset[str]]]:
     """Render pages, on two cores when there are enough of them and fork is available.
 
     The forked worker inherits the dossier and the compiled templates (nothing is
@@ -100,7 +103,7 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     Pages are dealt alternately, so both halves get a share of the big ones.
     """
     if workers < 2 or len(specs) < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
-        pages = {spec.url: render_page(env, dossier, spec, memo)
+        pages = {spec.url: render_page(env, dossier, spec, memo, fragments)
                  for spec in _counted(specs, progress, len(specs))}
         if progress is not None and len(specs) >= 50:
             progress(len(specs), len(specs))
@@ -108,10 +111,11 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     context = mp.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     theirs_specs, mine_specs = specs[1::2], specs[0::2]
-    worker = context.Process(target=_worker, args=(send, env, dossier, theirs_specs, memo))
+    worker = context.Process(target=_worker, args=(send, env, dossier, theirs_specs, memo,
+                                                       fragments))
     worker.start()
     send.close()
-    mine = {spec.url: render_page(env, dossier, spec, memo)
+    mine = {spec.url: render_page(env, dossier, spec, memo, fragments)
             for spec in _counted(mine_specs, progress, len(specs), 2)}
     status, payload = receive.recv()
     worker.join()
@@ -119,18 +123,20 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
         raise TemplateFailure(*payload)
     if status == "error":
         raise RuntimeError(f"page rendering failed in the worker process:\n{payload}")
-    pages, new_memo = payload
+    pages, new_memo, new_fragments = payload
     memo.update(new_memo)
+    fragments.update(new_fragments)
     if progress is not None:
         progress(len(specs), len(specs))
     return {spec.url: mine.get(spec.url) or pages[spec.url] for spec in specs}
 
 
-def _worker(send, env, dossier, specs, memo) -> None:
-    known = set(memo)
+def _worker(send, env, dossier, specs, memo, fragments) -> None:
+    known, known_fragments = set(memo), set(fragments)
     try:
-        pages = {spec.url: render_page(env, dossier, spec, memo) for spec in specs}
-        send.send(("ok", (pages, {k: v for k, v in memo.items() if k not in known})))
+        pages = {spec.url: render_page(env, dossier, spec, memo, fragments) for spec in specs}
+        send.send(("ok", (pages, {k: v for k, v in memo.items() if k not in known},
+                          {k: v for k, v in fragments.items() if k not in known_fragments})))
     except TemplateFailure as error:
         send.send(("template", (error.template, error.line, error.message)))
     except BaseException:  # noqa: BLE001 - reported in the parent, which raises it

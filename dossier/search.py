@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .deps import pieces
 from .link import Dossier
 from .pages import plain, role_label
 from .structured import safe_json
@@ -41,34 +42,51 @@ def _snippet(text: str) -> str:
     return text if len(text) <= SNIPPET else text[:SNIPPET - 1].rsplit(" ", 1)[0] + "…"
 
 
+def _person(dossier, p) -> list[str]:
+    summary = plain(dossier, p.summary)
+    return ["person", p.name, page_url("person", p.slug), role_label(p), _snippet(summary),
+            fold(" ".join((p.name, *p.aliases))), _words(summary)]
+
+
+def _organization(dossier, o) -> list[str]:
+    summary = plain(dossier, o.summary)
+    return ["organization", o.name, page_url("organization", o.slug), (role_label(o) or o.kind or ""),
+            _snippet(summary), fold(" ".join((o.name, *o.aliases))), _words(summary)]
+
+
+def _event(dossier, e) -> list[str]:
+    summary = plain(dossier, e.summary)
+    return ["event", e.title, page_url("event", e.slug), e.when.human(), _snippet(summary),
+            fold(e.title), _words(summary, plain(dossier, e.body), " ".join(e.tags))]
+
+
+def _quote(dossier, q) -> list[str]:
+    speaker = dossier.name(q.speaker.slug)
+    return ["quote", f"“{_snippet(q.text)}”", quote_url(q.id), f"{speaker}, {q.said.human()}",
+            _snippet(plain(dossier, q.context or "")), fold(speaker),
+            _words(q.text, q.translation.text if q.translation else "")]
+
+
+def _source(dossier, s) -> list[str]:
+    description = plain(dossier, s.description or "")
+    return ["source", s.name, page_url("source", s.slug), s.kind, _snippet(description),
+            fold(" ".join((s.name, s.publisher or ""))), _words(description)]
+
+
+ROWS = (("people", _person), ("organizations", _organization), ("events", _event),
+        ("quotes", _quote), ("sources", _source))
+"""One row per person, organization, event, quote and source, in this order."""
+
+
 def rows(dossier: Dossier) -> list[list[str]]:
-    """One row per person, organization, event, quote and source."""
-    out = []
-    for p in dossier.people:
-        summary = plain(dossier, p.summary)
-        out.append(["person", p.name, page_url("person", p.slug), role_label(p), _snippet(summary),
-                    fold(" ".join((p.name, *p.aliases))), _words(summary)])
-    for o in dossier.organizations:
-        summary = plain(dossier, o.summary)
-        out.append(["organization", o.name, page_url("organization", o.slug), (role_label(o) or o.kind or ""),
-                    _snippet(summary), fold(" ".join((o.name, *o.aliases))), _words(summary)])
-    for e in dossier.events:
-        summary = plain(dossier, e.summary)
-        out.append(["event", e.title, page_url("event", e.slug), e.when.human(),
-                    _snippet(summary), fold(e.title),
-                    _words(summary, plain(dossier, e.body), " ".join(e.tags))])
-    for q in dossier.quotes:
-        speaker = dossier.name(q.speaker.slug)
-        out.append(["quote", f"“{_snippet(q.text)}”", quote_url(q.id),
-                    f"{speaker}, {q.said.human()}", _snippet(plain(dossier, q.context or "")),
-                    fold(speaker), _words(q.text, q.translation.text if q.translation else "")])
-    for s in dossier.sources:
-        description = plain(dossier, s.description or "")
-        out.append(["source", s.name, page_url("source", s.slug), s.kind, _snippet(description),
-                    fold(" ".join((s.name, s.publisher or ""))), _words(description)])
-    return out
+    """Every row of the index."""
+    return [make(dossier, item) for kind, make in ROWS for item in getattr(dossier, kind)]
 
 
-def index_script(dossier: Dossier) -> bytes:
-    """assets/search-index.js: ``window.DOSSIER_SEARCH = [...]``."""
-    return f"window.{GLOBAL}={safe_json(rows(dossier))};\n".encode("utf-8")
+def index_script(dossier: Dossier, fragments: dict | None = None) -> bytes:
+    """assets/search-index.js: ``window.DOSSIER_SEARCH = [...]``, joined from a piece
+    per row (deps.pieces)."""
+    parts = [part for kind, make in ROWS for part in pieces(
+        dossier, fragments, f"search:{kind}", getattr(dossier, kind),
+        lambda tracked, item, make=make: safe_json(make(tracked, item)))]
+    return f"window.{GLOBAL}=[{','.join(parts)}];\n".encode("utf-8")
