@@ -33,7 +33,10 @@ class Cache:
     state: State | None = None
     """Pages, dependencies and digests of that build."""
     parsed: dict[str, Record] = field(default_factory=dict)
-    """Records by file digest, so unchanged files are not parsed again."""
+    """Validated records by file digest (load.validated), so unchanged files are neither
+    parsed nor validated again while dossier.yaml is unchanged."""
+    site_digest: str = ""
+    """Digest of the dossier.yaml those records were validated under."""
     markdown: dict = field(default_factory=dict)
     """Rendered Markdown by (inline, folder, doc id, text), checked against link names."""
     fragments: dict = field(default_factory=dict)

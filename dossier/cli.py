@@ -143,7 +143,7 @@ def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .load import load_archive
     from .pipeline import compile_dossier
     project = _project(args)
-    dossier, warnings, _ = compile_dossier(project)
+    dossier, warnings, _, _ = compile_dossier(project)
     for warning in warnings:
         print(warning, file=err)
     if args.archive is None:

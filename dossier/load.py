@@ -46,6 +46,16 @@ class Record:
     """Line of the file where the body starts."""
     digest: str = ""
     """Hash of the file's path and bytes: equal digests mean an equal record."""
+    validated: tuple | None = None
+    """(model or None for a draft, problems) when an earlier build validated the same
+    bytes under the same dossier.yaml; ``data`` is then left empty (see ``validated``)."""
+
+
+def validated(record: Record, model, problems) -> Record:
+    """The record as a later build needs it: its identity and its validation outcome,
+    without the parsed YAML (smaller to keep, faster to read back)."""
+    return Record(record.kind, record.path, record.slug, LineDict(), "", record.body_line,
+                  record.digest, (model, tuple(problems)))
 
 
 def split_front_matter(text: str) -> tuple[str, str, int] | None:
@@ -136,17 +146,23 @@ def decode(raw: bytes, shown: SourcePath) -> str | ContentProblem:
                               f" at offset {error.start}); save the file as UTF-8")
 
 
-def content_files(content: Path) -> list[tuple[str, Path]]:
-    """Every (kind, file) under content/, sorted; unexpected files are returned as kind ''."""
-    found: list[tuple[str, Path]] = [("site", content / SITE_FILE)]
+def content_files(content: Path) -> list[tuple[str, Path, bool]]:
+    """Every (kind, file, is_symlink) under content/, sorted; unexpected files are returned
+    as kind ''. One directory scan per folder (os.scandir: no stat for plain files)."""
+    found: list[tuple[str, Path, bool]] = [("site", content / SITE_FILE,
+                                            (content / SITE_FILE).is_symlink())]
     for folder, kind, ext in FOLDERS:
         directory = content / folder
         if not directory.is_dir():
             continue
-        for file in sorted(directory.iterdir()):
-            if file.name.startswith(".") or file.name.endswith("~"):
+        with os.scandir(directory) as entries:
+            listed = sorted((entry.name, entry.is_file(), entry.is_symlink())
+                            for entry in entries)
+        for name, is_file, is_link in listed:
+            if name.startswith(".") or name.endswith("~"):
                 continue
-            found.append((kind if file.suffix == ext and file.is_file() else "", file))
+            right = is_file and os.path.splitext(name)[1] == ext
+            found.append((kind if right else "", directory / name, is_link))
     return found
 
 
@@ -169,11 +185,13 @@ def file_digest(kind: str, shown: str, raw: bytes) -> str:
                            digest_size=16).hexdigest()
 
 
-def load_content(content: Path, known: dict[str, Record] | None = None) -> Loaded:
+def load_content(content: Path, known: dict[str, Record] | None = None,
+                 known_site: str = "") -> Loaded:
     """Read every content file; return the records and the problems met on the way.
 
-    ``known`` maps digests to records parsed by an earlier build: an unchanged file is
-    not parsed again.
+    ``known`` maps digests to records validated by an earlier build whose dossier.yaml
+    had the digest ``known_site``: while dossier.yaml is unchanged, an unchanged file is
+    neither parsed nor validated again.
     """
     known = known or {}
     records: list[Record] = []
@@ -185,18 +203,27 @@ def load_content(content: Path, known: dict[str, Record] | None = None) -> Loade
                                           "content/dossier.yaml with at least title and "
                                           "summary")], frozenset())
     inside = content.resolve()
-    for kind, file in content_files(content):
-        shown = display_path(file, content.parent)
+    shown_folder = {}                                 # display path and safety, per folder
+    for kind, file, is_link in content_files(content):
+        folder = file.parent
+        if folder not in shown_folder:
+            first = display_path(file, content.parent)
+            shown_folder[folder] = (first[:len(first) - len(file.name)],
+                                    _within(folder, inside))
+        base, safe_folder = shown_folder[folder]
+        shown = SourcePath(base + file.name)
         if not kind:
             problems.append(ContentProblem(shown, None, "", _misplaced(file)))
             continue
-        if not _within(file, inside):
+        if not (safe_folder and not is_link) and not _within(file, inside):
             problems.append(ContentProblem(shown, None, "", f"refused: it links to "
                                            f"{file.resolve()}, outside content/; copy the "
                                            "file into content/ instead"))
             unreadable.add(file.stem)
             continue
         result = load_file(kind, file, shown, known)
+        if kind == "site" and getattr(result, "digest", None) != known_site:
+            known = {}                                # another dossier.yaml: validate anew
         if isinstance(result, ContentProblem):
             problems.append(result)
             unreadable.add(file.stem)

@@ -58,18 +58,22 @@ class BuildReport:
     """'22 events, 11 people, ...'."""
 
 
-def compile_dossier(project: Project, known=None) -> tuple[Dossier, list[ContentProblem], Loaded]:
-    """Load, validate and link; raise ContentErrors if any error was found."""
-    loaded = load_content(project.content, known)        # the only read of content/
+def compile_dossier(project: Project, known=None, known_site: str = ""
+                    ) -> tuple[Dossier, list[ContentProblem], Loaded, list]:
+    """Load, validate and link; raise ContentErrors if any error was found.
+
+    Also returns every record with its validation outcome (for the cache: ``known``)."""
+    loaded = load_content(project.content, known, known_site)  # the only read of content/
     problems = list(loaded.problems)
-    content = validate(loaded.records, problems, loaded.unreadable)
+    outcomes: list = []
+    content = validate(loaded.records, problems, loaded.unreadable, outcomes)
     if content is None:
         raise ContentErrors(problems)
     dossier = link(content, problems)                     # needs every record loaded
     errors = [p for p in problems if p.severity == "error"]
     if errors:
         raise ContentErrors(errors)                       # collect, then fail once
-    return dossier, problems, loaded
+    return dossier, problems, loaded, outcomes
 
 
 def with_site_url(dossier: Dossier, override: str | None,
@@ -105,7 +109,8 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True,
         save_stamp(project.cache, None)                   # a killed build leaves no stale stamp
     if cache is None:
         cache = load_cache(project.cache) if use_cache else Cache(code_digest())
-    dossier, warnings, loaded = compile_dossier(project, cache.parsed)
+    dossier, warnings, loaded, outcomes = compile_dossier(project, cache.parsed,
+                                                          cache.site_digest)
     dossier = with_site_url(dossier, project.site_url, warnings)
     templates = load_templates(project.templates)
     assets = load_assets(project.assets)
@@ -133,7 +138,8 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True,
                       + repr(sorted(state.files.items())).encode())
     written, removed = _write(project, previous, state, rendered, files, build_id)
     cache = replace(cache, out=str(project.out.resolve()), build_id=build_id, state=state,
-                    parsed={r.digest: r for r in loaded.records}, markdown=memo,
+                    parsed={r.digest: r for r in outcomes}, markdown=memo,
+                    site_digest=_record_digests(loaded)["site"],
                     fragments=fragments)
     total = len(state.pages) + len(state.files)
     counts = (f"{len(dossier.events)} events, {len(dossier.people)} people, "

@@ -14,7 +14,7 @@ from dataclasses import replace
 from .dates import PartialDate, When
 from .errors import ContentProblem
 from .fields import Fields
-from .load import Record
+from .load import Record, validated
 from .model import (EVENT_ROLES, EVENT_STATUSES, SOURCE_KINDS, Conflict, Content, Event,
                     Fact, Organization, Participant, Person, Position, Question, Quote,
                     Site, Source, Track, Translation, Version)
@@ -38,11 +38,16 @@ SOURCE_KEYS = ("draft", "name", "kind", "publisher", "published", "url", "lang",
 
 
 def validate(records: list[Record], problems: list[ContentProblem],
-             unreadable: frozenset[str] = frozenset()) -> Content | None:
+             unreadable: frozenset[str] = frozenset(),
+             outcomes: list[Record] | None = None) -> Content | None:
     """Build the model from records; append every problem found to ``problems``.
 
-    Returns None when no usable site record exists (the build cannot go on).
+    A record that carries its outcome from an earlier build (``Record.validated``) is
+    not validated again. Every record but the site's is appended to ``outcomes`` with
+    its outcome, for the cache. Returns None when no usable site record exists (the
+    build cannot go on).
     """
+    outcomes = [] if outcomes is None else outcomes
     check_slugs(records, problems)
     site = None
     events, people, organizations, sources = [], [], [], []
@@ -54,11 +59,21 @@ def validate(records: list[Record], problems: list[ContentProblem],
         if record.kind == "site":
             site = validate_site(record, problems)
             continue
-        if is_draft(record, problems):
+        if record.validated is None:
+            found: list[ContentProblem] = []
+            model = None
+            if not is_draft(record, found):
+                builder = builders[record.kind][0]
+                model = builder(record, found, site.language if site else "en")
+            outcomes.append(validated(record, model, found))
+        else:
+            model, found = record.validated
+            outcomes.append(record)
+        problems.extend(found)
+        if model is None:
             drafts.add(record.slug)
-            continue
-        builder, bucket = builders[record.kind]
-        bucket.append(builder(record, problems, site.language if site else "en"))
+        else:
+            builders[record.kind][1].append(model)
     if site is None:
         return None
     return Content(site, tuple(events), tuple(people), tuple(organizations), tuple(sources),
