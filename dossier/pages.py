@@ -213,9 +213,23 @@ class Here:
         return "dates not stated"
 
     def timeline_charts(self) -> list[tuple[str, Markup]]:
-        """The overview chart, and a close-up of the busiest month when there is one."""
+        """The overview chart, and a close-up of the busiest month when there is one.
+
+        Kept in the memo while the events' slugs, titles, dates and tracks are unchanged
+        (a body edit does not redraw a 10,000-event chart)."""
         self.deps.add("all:event")
-        events = list(self.dossier.events)
+        events = self.dossier.events
+        signature = (self.dossier.site.tracks,
+                     tuple((e.slug, e.title, e.when, e.track) for e in events))
+        key = ("timeline-charts", self.base)
+        hit = self.memo.get(key)
+        if hit is not None and hit[1] == signature:
+            return [(caption, Markup(svg)) for caption, svg in hit[0]]
+        charts = self._timeline_charts(list(events))
+        self.memo[key] = ([(caption, str(svg)) for caption, svg in charts], signature)
+        return charts
+
+    def _timeline_charts(self, events: list[Event]) -> list[tuple[str, Markup]]:
         charts = [("All events", charts_.timeline_svg(
             self, self.dossier, events, "Every event on a time axis, by track"))]
         month = charts_.busiest_month(events)
@@ -234,11 +248,30 @@ class Here:
         return charts_.roles_svg(self, person)
 
     def network(self):
-        """The relationship map and, as its text alternative, every pair with its events."""
+        """The relationship map and, as its text alternative, every pair with its events.
+
+        Kept in the memo while who takes part in which event, and the names, kinds and
+        countries of everyone, are unchanged."""
         self.deps.update({"all:event", "all:person", "all:organization"})
-        everyone = charts_.co_appearances(self.dossier)
+        dossier = self.dossier
+        signature = (tuple((e.slug, e.title, tuple(p.ref.slug for p in e.participants))
+                           for e in dossier.events),
+                     tuple((r.slug, r.name, r.country)
+                           for r in (*dossier.people, *dossier.organizations)))
+        key = ("network", self.base)
+        hit = self.memo.get(key)
+        if hit is not None and hit[1] == signature:
+            svg, slug_pairs, count = hit[0]
+            events = dossier.entities
+            return (Markup(svg), {pair: [events[slug] for slug in slugs]
+                                  for pair, slugs in slug_pairs}, count)
+        everyone = charts_.co_appearances(dossier)
         pairs = charts_.strongest(everyone)
-        return charts_.network_svg(self, self.dossier, pairs), pairs, len(everyone)
+        svg = charts_.network_svg(self, dossier, pairs)
+        self.memo[key] = ((str(svg), tuple((pair, tuple(e.slug for e in found))
+                                           for pair, found in pairs.items()), len(everyone)),
+                          signature)
+        return svg, pairs, len(everyone)
 
     def participants(self, event: Event, kind: str) -> list[str]:
         """Slugs of an event's participants of one kind (for the timeline filters)."""

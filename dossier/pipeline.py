@@ -9,6 +9,7 @@ only the files whose bytes changed; the result is byte-for-byte a clean build's.
 
 from __future__ import annotations
 
+import gc
 import time
 from dataclasses import dataclass, replace
 
@@ -94,7 +95,20 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True,
           progress=None) -> BuildReport:
     """Compile content/ into a complete site in project.out.
 
-    ``progress(done, total)`` is called while pages render (the CLI shows a counter)."""
+    ``progress(done, total)`` is called while pages render (the CLI shows a counter).
+    Python's cycle collector is paused meanwhile: a build makes millions of objects that
+    live until it ends, and scanning them again and again took half of a cold build's time
+    at 10,000 events (and grew peak memory by under 5 %); it resumes when the build ends."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(project, cache, use_cache, progress)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> BuildReport:
     started = time.perf_counter()
     check_output_dir(project.out, project.protected())    # refuse a wrong --out before anything
     fingerprint = None
