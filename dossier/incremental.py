@@ -122,14 +122,16 @@ def stale_pages(specs: list[PageSpec], old: State | None,
 
 def next_state(dossier: Dossier, inputs: dict[str, str], kinds: dict[str, str],
                old: State | None, specs: list[PageSpec],
-               rendered: dict[Url, tuple[bytes, frozenset[str]]],
-               files: dict[Url, str]) -> State:
-    """The state after this build: fresh memos for rendered pages, old ones for the rest."""
+               rendered: dict[Url, tuple[str, frozenset[str]]],
+               files: dict[Url, str], indexes: dict[str, tuple] | None = None) -> State:
+    """The state after this build: fresh memos for rendered pages ({url: (digest of the
+    bytes, dependency keys)}), old ones for the rest."""
     pages = {}
     for spec in specs:
         if spec.url in rendered:
-            html, deps = rendered[spec.url]
-            pages[spec.url] = PageMemo(deps, signature(spec), digest(html))
+            page_digest, deps = rendered[spec.url]
+            pages[spec.url] = PageMemo(deps, signature(spec), page_digest)
         else:
             pages[spec.url] = old.pages[spec.url]
-    return State(inputs, kinds, index_signatures(dossier), pages, files)
+    return State(inputs, kinds, index_signatures(dossier) if indexes is None else indexes,
+                 pages, files)

@@ -88,25 +88,10 @@ def _render_link_open(self, tokens, idx, options, env) -> str:
 
 
 _MD = make_renderer()
-_TOKENS: dict[tuple[bool, str], list] = {}
-"""Parsed tokens by (inline, text): parsing is the costly half and does not depend on
-the page; rendering (which resolves wikilinks for one page) is redone per page."""
 
 
 def _tokens(text: str, inline: bool) -> list:
-    key = (inline, text)
-    tokens = _TOKENS.get(key)
-    if tokens is None:
-        if len(_TOKENS) > 200_000:
-            _TOKENS.clear()
-        tokens = _MD.parseInline(text, {}) if inline else _MD.parse(text, {})
-        _TOKENS[key] = tokens
-    return tokens
-
-
-def forget_tokens() -> None:
-    """Drop parsed tokens after a build (the rendered HTML memo is what later builds reuse)."""
-    _TOKENS.clear()
+    return _MD.parseInline(text, {}) if inline else _MD.parse(text, {})
 
 
 def render_markdown(text: str, resolve: Resolver, doc_id: str = "") -> str:
@@ -119,3 +104,34 @@ def render_markdown(text: str, resolve: Resolver, doc_id: str = "") -> str:
 def render_inline(text: str, resolve: Resolver) -> str:
     """Render one line of Markdown (a summary sentence) without a wrapping <p>."""
     return _MD.renderer.render(_tokens(text, True), _MD.options, {"resolve": resolve})
+
+
+# Portable HTML: rendered once for every page. Links to records and the document id are
+# left as placeholders that ``localize`` fills in for one page. NUL cannot come from the
+# text: the Markdown parser replaces it with U+FFFD.
+_DOC = "\x00D"
+_LINK = re.compile("\x00L([^\x00]*)\x00")
+
+
+def render_portable(text: str, inline: bool, names: Callable[[str], "tuple[str, str] | None"]) -> str:
+    """Markdown as HTML for any page: ``names(target)`` gives a link target's (name, kind)
+    or None when it does not exist; hrefs and ids are placeholders (see ``localize``)."""
+    def resolve(target: str):
+        found = names(target)
+        return None if found is None else (f"\x00L{target}\x00", *found)
+    if inline:
+        return render_inline(text, resolve)
+    return _MD.renderer.render(_tokens(text, False), _MD.options,
+                               {"resolve": resolve, "docId": _DOC})
+
+
+def localize(html: str, doc_id: str, href: Callable[[str], str]) -> str:
+    """Portable HTML for one page: ``href(slug)`` links each record, ``doc_id`` prefixes
+    heading and footnote ids (none when empty): the bytes ``render_markdown`` makes."""
+    if "\x00" not in html:
+        return html
+    if doc_id:
+        html = html.replace(_DOC, doc_id)
+    else:
+        html = html.replace(f"-{_DOC}-", "").replace(f"{_DOC}-", "")
+    return _LINK.sub(lambda match: _escape(href(match.group(1))), html)

@@ -24,7 +24,7 @@ from . import charts as charts_
 from . import structured
 from .dates import MONTHS, month_heading
 from .link import Dossier, role_on
-from .markdown import render_inline, render_markdown
+from .markdown import localize, render_portable
 from .model import Event, Person, Quote
 from .wikilinks import WIKILINK_RE, find_wikilinks
 from .urls import (DISCREPANCIES, INDEX, NOT_FOUND, PEOPLE, QUOTES, SEARCH, SINGLE, SOURCES,
@@ -92,12 +92,6 @@ class Here:
         self.deps.add(f"rec:{slug}")
         return self.dossier.kind(slug)
 
-    def resolve(self, target: str):
-        self.deps.add(f"rec:{target}")
-        if target not in self.dossier.entities:
-            return None
-        return self.ref(target), self.name(target), self.kind(target)
-
     def markdown(self, text: str, doc_id: str = "") -> Markup:
         return self._rendered(text or "", False, doc_id)
 
@@ -105,22 +99,28 @@ class Here:
         return self._rendered(text or "", True, "")
 
     def _rendered(self, text: str, inline: bool, doc_id: str) -> Markup:
-        """Markdown as HTML for this page's folder, from the memo when the text and the
-        names and kinds of everything it links to are unchanged."""
+        """Markdown as HTML for this page. The memo keeps one portable rendering per text
+        (markdown.render_portable) while the names and kinds of everything it links to
+        are unchanged; each page fills in its own links and ids."""
         targets = tuple(w.target for w in find_wikilinks(text)) if "[[" in text else ()
         for target in targets:
             self.deps.add(f"rec:{target}")
         entities = self.dossier.entities
         signature = tuple((t, self.dossier.name(t), self.dossier.kind(t))
                           if t in entities else (t,) for t in targets)
-        key = (inline, self.base, doc_id, text)
+        key = (inline, text)
         hit = self.memo.get(key)
         if hit is not None and hit[1] == signature:
-            return Markup(hit[0])
-        html = render_inline(text, self.resolve) if inline else \
-            render_markdown(text, self.resolve, doc_id)
-        self.memo[key] = (html, signature)
-        return Markup(html)
+            html = hit[0]
+        else:
+            html = render_portable(text, inline, self._names)
+            self.memo[key] = (html, signature)
+        return Markup(localize(html, doc_id, self.ref))
+
+    def _names(self, target: str) -> tuple[str, str] | None:
+        if target not in self.dossier.entities:
+            return None
+        return self.dossier.name(target), self.dossier.kind(target)
 
     def cached(self, macro, *args) -> Markup:
         """``macro(*args)``, reused from an earlier build while nothing it read has changed.

@@ -20,7 +20,6 @@ from .errors import ContentErrors, ContentProblem
 from .incremental import (EVERYTHING, State, changed_keys, digest, input_digests, next_state,
                           stale_pages, valid_fragments)
 from .link import Dossier, link
-from .markdown import forget_tokens
 from .load import Loaded, load_assets, load_content, load_templates
 from .outputs import generate
 from .pages import plan
@@ -28,7 +27,7 @@ from .project import Project
 from .render import make_environment, render_all
 from .urls import Url
 from .validate import validate
-from .write import check_output_dir, read_build_id, update_site, write_site
+from .write import Staging, check_output_dir, read_build_id, stage_site, update_site
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,14 +142,27 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     env = make_environment(templates, template_cache(project.cache) if use_cache else None)
     memo = cache.markdown if len(cache.markdown) < 8 * len(specs) + 1000 else {}
     stale = stale_pages(specs, previous, changed)
-    rendered = render_all(env, dossier, stale, memo, fragments,  # every page before any write
-                          project.jobs, progress)
-    state = next_state(dossier, inputs, kinds, previous, specs, rendered,
-                       {url: previous.files[url] if data is None else digest(data)
-                        for url, data in files.items()})
-    build_id = digest(repr(sorted((u, m.digest) for u, m in state.pages.items())).encode()
-                      + repr(sorted(state.files.items())).encode())
-    written, removed = _write(project, previous, state, rendered, files, build_id)
+    staging = stage_site(project.out, project.protected()) if previous is None else None
+    try:                                                  # a clean build streams into staging
+        rendered = render_all(env, dossier, stale, memo, fragments, project.jobs, progress,
+                              _streamed(staging) if staging else None)
+        digests = {url: (page if staging else digest(page), deps)
+                   for url, (page, deps) in rendered.items()}
+        state = next_state(dossier, inputs, kinds, previous, specs, digests,
+                           {url: previous.files[url] if data is None else digest(data)
+                            for url, data in files.items()}, indexes)
+        build_id = digest(repr(sorted((u, m.digest) for u, m in state.pages.items())).encode()
+                          + repr(sorted(state.files.items())).encode())
+        if staging:                                       # every page rendered: swap it in
+            for url in sorted(files):
+                staging.put(url, files[url])
+            staging.commit(build_id)
+            written, removed = sorted(state.pages.keys() | files.keys()), 0
+        else:
+            written, removed = _write(project, previous, state, rendered, files, build_id)
+    finally:
+        if staging:
+            staging.discard()
     cache = replace(cache, out=str(project.out.resolve()), build_id=build_id, state=state,
                     parsed={r.digest: r for r in outcomes}, markdown=memo,
                     site_digest=_record_digests(loaded)["site"],
@@ -165,10 +177,17 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
         if fingerprint is not None:
             save_stamp(project.cache, Stamp(fingerprint, str(project.out.resolve()), build_id,
                                             total, counts, tuple(warnings)))
-    forget_tokens()                                       # parsed Markdown: memory, not speed
     return BuildReport(len(written), len(rendered), total, removed, tuple(warnings),
                        time.perf_counter() - started, dossier, cache, tuple(written),
                        _size(files.get(Url("assets/search-index.js"))), counts)
+
+
+def _streamed(staging: Staging):
+    """A render sink that writes each page to the staging folder and keeps its digest."""
+    def sink(url: Url, html: bytes) -> str:
+        staging.put(url, html)
+        return digest(html)
+    return sink
 
 
 def _unchanged(stamp, fingerprint: str, project: Project) -> bool:
@@ -193,13 +212,9 @@ def _usable_state(cache: Cache, project: Project) -> State | None:
     return cache.state if read_build_id(project.out) == cache.build_id else None
 
 
-def _write(project: Project, previous: State | None, state: State, rendered, files,
+def _write(project: Project, previous: State, state: State, rendered, files,
            build_id: str) -> tuple[list[Url], int]:
-    """Write a clean build, or only what changed since ``previous``."""
-    if previous is None:
-        everything = {url: html for url, (html, _) in rendered.items()} | files
-        write_site(project.out, everything, project.protected(), build_id)
-        return sorted(everything), 0
+    """Write only what changed since ``previous``."""
     changed = {url: html for url, (html, _) in rendered.items()
                if url not in previous.pages or previous.pages[url].digest != state.pages[url].digest}
     changed |= {url: data for url, data in files.items()

@@ -12,7 +12,7 @@ import traceback
 
 import jinja2
 
-from .errors import TemplateFailure
+from .errors import TemplateFailure, WriteFailed
 from .deps import TrackedDossier
 from .link import Dossier
 from .pages import Here, PageSpec, SingleHere
@@ -95,32 +95,45 @@ def _counted(specs: list[PageSpec], progress, total: int, step: int = 1):
 
 
 def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec], memo: dict,
-               fragments: dict, workers: int = 1, progress=None) -> dict[Url, tuple[bytes, frozenset[str]]]:
+               fragments: dict, workers: int = 1, progress=None,
+               sink=None) -> dict[Url, tuple[object, frozenset[str]]]:
     """Render pages, on two cores when there are enough of them and fork is available.
 
-    The forked worker inherits the dossier and the compiled templates (nothing is
-    pickled on the way in); it sends back its pages and the Markdown it rendered.
-    Pages are dealt alternately, so both halves get a share of the big ones.
+    Returns {url: (bytes, dependency keys)}; with a ``sink``, each page's bytes go to
+    ``sink(url, bytes)`` as soon as it renders and what the sink returns is kept in
+    their place (a clean build writes pages to its staging folder and keeps digests).
+    The forked worker inherits the dossier, the compiled templates and the sink (nothing
+    is pickled on the way in); it sends back its pages (or what the sink returned) and
+    the Markdown and fragments it rendered. Pages are dealt alternately, so both halves
+    get a share of the big ones.
     """
+    def one(spec: PageSpec):
+        html, deps = render_page(env, dossier, spec, memo, fragments)
+        return (html if sink is None else sink(spec.url, html)), deps
+
     if workers < 2 or len(specs) < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
-        pages = {spec.url: render_page(env, dossier, spec, memo, fragments)
-                 for spec in _counted(specs, progress, len(specs))}
+        pages = {spec.url: one(spec) for spec in _counted(specs, progress, len(specs))}
         if progress is not None and len(specs) >= 50:
             progress(len(specs), len(specs))
         return pages
     context = mp.get_context("fork")
     receive, send = context.Pipe(duplex=False)
     theirs_specs, mine_specs = specs[1::2], specs[0::2]
-    worker = context.Process(target=_worker, args=(send, env, dossier, theirs_specs, memo,
-                                                       fragments))
+    worker = context.Process(target=_worker, args=(send, one, theirs_specs, memo, fragments))
     worker.start()
     send.close()
-    mine = {spec.url: render_page(env, dossier, spec, memo, fragments)
-            for spec in _counted(mine_specs, progress, len(specs), 2)}
+    try:
+        mine = {spec.url: one(spec) for spec in _counted(mine_specs, progress, len(specs), 2)}
+    except BaseException:
+        worker.terminate()                            # it must not go on writing pages
+        worker.join()
+        raise
     status, payload = receive.recv()
     worker.join()
     if status == "template":
         raise TemplateFailure(*payload)
+    if status == "write":
+        raise WriteFailed(payload)
     if status == "error":
         raise RuntimeError(f"page rendering failed in the worker process:\n{payload}")
     pages, new_memo, new_fragments = payload
@@ -131,14 +144,16 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     return {spec.url: mine.get(spec.url) or pages[spec.url] for spec in specs}
 
 
-def _worker(send, env, dossier, specs, memo, fragments) -> None:
+def _worker(send, one, specs, memo, fragments) -> None:
     known, known_fragments = set(memo), set(fragments)
     try:
-        pages = {spec.url: render_page(env, dossier, spec, memo, fragments) for spec in specs}
+        pages = {spec.url: one(spec) for spec in specs}
         send.send(("ok", (pages, {k: v for k, v in memo.items() if k not in known},
                           {k: v for k, v in fragments.items() if k not in known_fragments})))
     except TemplateFailure as error:
         send.send(("template", (error.template, error.line, error.message)))
+    except WriteFailed as error:
+        send.send(("write", str(error)))
     except BaseException:  # noqa: BLE001 - reported in the parent, which raises it
         send.send(("error", traceback.format_exc()))
     finally:

@@ -55,38 +55,56 @@ def check_output_dir(out: Path, protected: list[Path]) -> None:
                             f"dossier (no {MARKER} file in it); choose another --out")
 
 
-def write_site(out: Path, files: dict[Url, bytes], protected: list[Path],
-               build_id: str = "") -> int:
-    """Write ``files`` as the new contents of ``out``; return the number of files written."""
-    check_output_dir(out, protected)
-    out = out.resolve()
-    try:
-        return _write_site(out, files, build_id)
-    except OSError as error:
-        raise WriteFailed(f"could not write the site to {out}: {error.strerror or error} "
-                          f"({error.filename or out}); the previous site was left as it "
-                          "was") from None
+class Staging:
+    """A clean build's new folder, next to ``out``, filled while pages render (so rendered
+    pages need not wait in memory) and swapped in by ``commit`` once all are written.
 
+    Until then ``out`` is untouched; ``discard`` (or the next build, for a killed one)
+    removes the folder. Its marker says 'updating' until the commit."""
 
-def _write_site(out: Path, files: dict[Url, bytes], build_id: str) -> int:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    clean_leftovers(out)
-    staging = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    staging.mkdir()
-    try:
-        (staging / MARKER).write_bytes(marker(build_id))
-        made: set[Path] = {staging}
-        for url in sorted(files):
-            target = staging / url
-            if target.parent not in made:
+    def __init__(self, out: Path):
+        self.out = out.resolve()
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        clean_leftovers(self.out)
+        self.path = self.out.parent / f".{self.out.name}.tmp-{os.getpid()}"
+        self.path.mkdir()
+        (self.path / MARKER).write_bytes(marker(UPDATING))
+        self.made: set[Path] = {self.path}
+
+    def put(self, url: Url, data: bytes) -> None:
+        target = self.path / url
+        try:
+            if target.parent not in self.made:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
-            target.write_bytes(files[url])
-        _swap(staging, out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging)
-    return len(files)
+                self.made.add(target.parent)
+            target.write_bytes(data)
+        except OSError as error:
+            raise _failed(self.out, error) from None
+
+    def commit(self, build_id: str) -> None:
+        try:
+            (self.path / MARKER).write_bytes(marker(build_id))
+            _swap(self.path, self.out)
+        except OSError as error:
+            raise _failed(self.out, error) from None
+
+    def discard(self) -> None:
+        if self.path.exists():
+            shutil.rmtree(self.path)
+
+
+def stage_site(out: Path, protected: list[Path]) -> Staging:
+    """Check ``out`` and open a staging folder for a clean build of it."""
+    check_output_dir(out, protected)
+    try:
+        return Staging(out)
+    except OSError as error:
+        raise _failed(out, error) from None
+
+
+def _failed(out: Path, error: OSError) -> WriteFailed:
+    return WriteFailed(f"could not write the site to {out}: {error.strerror or error} "
+                       f"({error.filename or out}); the previous site was left as it was")
 
 
 def update_site(out: Path, changed: dict[Url, bytes], removed: set[Url], build_id: str) -> int:

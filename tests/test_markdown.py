@@ -38,3 +38,27 @@ def test_find_wikilinks_reports_line_offsets_and_skips_code():
     text = "a [[x]]\n`[[not]]`\n```\n[[nor]]\n```\nb [[y|Why]]"
     found = [(w.target, w.label, w.line) for w in find_wikilinks(text)]
     assert found == [("x", None, 0), ("y", "Why", 5)]
+
+
+PORTABLE = [
+    "Plain text with [[betssy-chavez]] and [[nobody|someone]].",
+    "## Background\n\nText.\n\n## Background\n\n### Detail [[betssy-chavez]]\n",
+    "A claim.[^1] Another.[^note]\n\n[^1]: First [[betssy-chavez]].\n[^note]: Second.\n",
+    "NUL \x00 in text, [[betssy-chavez|label]], `code [[x]]`, <b>raw</b>",
+    "- item [[betssy-chavez]]\n- item two\n\n> quote with [[nobody]]\n",
+]
+
+
+@pytest.mark.parametrize("text", PORTABLE)
+@pytest.mark.parametrize("doc_id", ["", "2025-11-03-rupture"])
+def test_portable_rendering_localized_for_a_page_equals_direct_rendering(text, doc_id):
+    """One rendering serves every page: filling in a page's links and ids gives exactly
+    the bytes of rendering the text for that page."""
+    from dossier.markdown import localize, render_portable
+    names = {slug: (name, kind) for slug, (_, name, kind) in TARGETS.items()}.get
+    for href in ("../people/betssy-chavez.html", "#person-betssy-chavez"):
+        resolver = {slug: (href, name, kind) for slug, (_, name, kind) in TARGETS.items()}.get
+        assert localize(render_portable(text, False, names), doc_id, lambda s: href) == \
+            render_markdown(text, resolver, doc_id)
+        assert localize(render_portable(text, True, names), "", lambda s: href) == \
+            render_inline(text, resolver)
