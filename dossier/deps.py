@@ -10,6 +10,7 @@ keys of everything they hand out.
 
 from __future__ import annotations
 
+import sys
 from typing import Iterable
 
 from .link import Backlink, Dossier, KIND_OF
@@ -23,6 +24,13 @@ LISTS = {"events": "event", "people": "person", "organizations": "organization",
 
 def rec(slug: str) -> str:
     return f"rec:{slug}"
+
+
+def keys(deps) -> tuple[str, ...]:
+    """Dependency keys as kept between builds: a tuple of interned strings, so that the
+    many pages and fragments naming one key share one string (in memory and in the
+    pickled cache). Test it with ``changed.isdisjoint(keys)``."""
+    return tuple(map(sys.intern, deps))
 
 
 def value_slugs(value) -> Iterable[str]:
@@ -122,7 +130,7 @@ def pieces(dossier: Dossier, fragments: dict | None, name: str, items, make) -> 
         if hit is None:
             deps = {rec(item.event if quote else item.slug)}
             text = make(TrackedDossier(dossier, deps), item)
-            hit = fragments[key] = (text, frozenset(deps))
+            hit = fragments[key] = (text, keys(deps))
         out.append(hit[0])
     return out
 

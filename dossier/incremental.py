@@ -30,8 +30,8 @@ def digest(data: bytes) -> str:
 class PageMemo:
     """What one page read and produced last time."""
 
-    deps: frozenset[str]
-    """Dependency keys recorded while rendering."""
+    deps: tuple[str, ...]
+    """Dependency keys recorded while rendering (deps.keys)."""
     signature: tuple
     """Template and the identity of its context objects (e.g. previous/next event)."""
     digest: str
@@ -90,7 +90,7 @@ def valid_fragments(fragments: dict, changed: set[str] | None) -> dict:
     """The rendered pieces (Here.cached, exports) none of whose dependencies changed."""
     if changed is EVERYTHING:
         return {}
-    return {key: value for key, value in fragments.items() if value[1].isdisjoint(changed)}
+    return {key: value for key, value in fragments.items() if changed.isdisjoint(value[1])}
 
 
 def signature(spec: PageSpec) -> tuple:
@@ -115,14 +115,14 @@ def stale_pages(specs: list[PageSpec], old: State | None,
     stale = []
     for spec in specs:
         memo = old.pages.get(spec.url)
-        if memo is None or memo.signature != signature(spec) or not memo.deps.isdisjoint(changed):
+        if memo is None or memo.signature != signature(spec) or not changed.isdisjoint(memo.deps):
             stale.append(spec)
     return stale
 
 
 def next_state(dossier: Dossier, inputs: dict[str, str], kinds: dict[str, str],
                old: State | None, specs: list[PageSpec],
-               rendered: dict[Url, tuple[str, frozenset[str]]],
+               rendered: dict[Url, tuple[str, tuple[str, ...]]],
                files: dict[Url, str], indexes: dict[str, tuple] | None = None) -> State:
     """The state after this build: fresh memos for rendered pages ({url: (digest of the
     bytes, dependency keys)}), old ones for the rest."""

@@ -23,6 +23,7 @@ from markupsafe import Markup, escape
 from . import charts as charts_
 from . import structured
 from .dates import MONTHS, month_heading
+from .deps import keys
 from .link import Dossier, role_on
 from .markdown import localize, render_portable
 from .model import Event, Person, Quote
@@ -143,7 +144,7 @@ class Here:
         finally:
             self._record_into(outer)
         outer |= inner
-        self.fragments[key] = (html, frozenset(inner))
+        self.fragments[key] = (html, keys(inner))
         return Markup(html)
 
     @staticmethod

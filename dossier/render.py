@@ -13,7 +13,7 @@ import traceback
 import jinja2
 
 from .errors import TemplateFailure, WriteFailed
-from .deps import TrackedDossier
+from .deps import TrackedDossier, keys
 from .link import Dossier
 from .pages import Here, PageSpec, SingleHere
 from .urls import Url
@@ -59,7 +59,7 @@ def _source(templates: dict[str, str], name: str):
 
 def render_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec,
                 memo: dict | None = None,
-                fragments: dict | None = None) -> tuple[bytes, frozenset[str]]:
+                fragments: dict | None = None) -> tuple[bytes, tuple[str, ...]]:
     """Render one page to UTF-8 bytes; also return every dependency key it read.
 
     ``memo`` is shared by the pages of a build (and across builds): Markdown rendered
@@ -79,7 +79,7 @@ def render_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec,
         name, line = _template_frame(error, spec.template)
         raise TemplateFailure(name, line, f"{type(error).__name__}: {error} "
                               f"(rendering {spec.url})") from None
-    return html.encode("utf-8"), frozenset(deps)
+    return html.encode("utf-8"), keys(deps)
 
 
 PARALLEL_MIN = 300
@@ -96,7 +96,7 @@ def _counted(specs: list[PageSpec], progress, total: int, step: int = 1):
 
 def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec], memo: dict,
                fragments: dict, workers: int = 1, progress=None,
-               sink=None) -> dict[Url, tuple[object, frozenset[str]]]:
+               sink=None) -> dict[Url, tuple[object, tuple[str, ...]]]:
     """Render pages, on two cores when there are enough of them and fork is available.
 
     Returns {url: (bytes, dependency keys)}; with a ``sink``, each page's bytes go to
