@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n]+?)(?:\|([^\[\]\n]+?))?\]\]")
 _CODE_RE = re.compile(r"```.*?```|~~~.*?~~~|`[^`\n]*`", re.S)
@@ -26,12 +27,17 @@ class WikiLink:
     """0-based line offset inside the text."""
 
 
-def find_wikilinks(text: str) -> list[WikiLink]:
-    """Every wikilink outside code, in order, with its line offset."""
+@lru_cache(maxsize=1 << 16)
+def find_wikilinks(text: str) -> tuple[WikiLink, ...]:
+    """Every wikilink outside code, in order, with its line offset. Remembered per text:
+    link, plan, search and pages all ask about the same texts, and so does every
+    rebuild of a serve session."""
+    if "[[" not in text:
+        return ()
     visible = _CODE_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
-    return [WikiLink(m.group(1).strip(), (m.group(2) or "").strip() or None,
-                     visible.count("\n", 0, m.start()))
-            for m in WIKILINK_RE.finditer(visible)]
+    return tuple(WikiLink(m.group(1).strip(), (m.group(2) or "").strip() or None,
+                          visible.count("\n", 0, m.start()))
+                 for m in WIKILINK_RE.finditer(visible))
 
 
 ALLOWED_SCHEMES = ("https://", "http://", "mailto:")
@@ -47,8 +53,11 @@ def allowed_target(target: str) -> bool:
     return target.lower().startswith(ALLOWED_SCHEMES) or target.startswith("#")
 
 
-def forbidden_targets(text: str) -> list[tuple[str, int]]:
+@lru_cache(maxsize=1 << 16)
+def forbidden_targets(text: str) -> tuple[tuple[str, int], ...]:
     """(target, line offset) of every Markdown link target that is not allowed."""
+    if "](" not in text and "]:" not in text and "<" not in text:
+        return ()
     visible = _CODE_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
     found = []
     for pattern in (_INLINE_TARGET, _REFERENCE_TARGET, _AUTOLINK):
@@ -56,4 +65,4 @@ def forbidden_targets(text: str) -> list[tuple[str, int]]:
             target = match.group(1)
             if target and not allowed_target(target):
                 found.append((target, visible.count("\n", 0, match.start())))
-    return sorted(found, key=lambda pair: pair[1])
+    return tuple(sorted(found, key=lambda pair: pair[1]))
