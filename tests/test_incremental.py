@@ -117,6 +117,54 @@ def test_an_edited_event_does_not_re_render_unrelated_events(real, monkeypatch):
     assert {"timeline.html", "index.html", "quotes.html"} <= set(rendered)
 
 
+def test_list_pages_and_data_files_re_render_only_the_edited_records_pieces(real, monkeypatch):
+    """The timeline, the directories, dossier.html and the data files are joined from
+    per-record fragments: after an event's body changes, only that event's pieces are
+    made again (the other records' pieces come from the cache), and the result is still
+    a clean build's bytes (test above)."""
+    from dossier import deps, pages, pipeline
+    from dossier.project import Project
+    project = Project.at(real, jobs=1)
+    first = pipeline.build(project)
+    made = []
+    cached, pieces = pages.Here.cached, deps.pieces
+
+    def spy_cached(self, macro, *args):
+        key = (self.page, macro.name, tuple(map(pages._ident, args)))
+        if key not in self.fragments:
+            made.append(key)
+        return cached(self, macro, *args)
+
+    def spy_pieces(dossier, fragments, name, items, make):
+        return pieces(dossier, fragments, name, items,
+                      lambda tracked, item: made.append((name, item)) or make(tracked, item))
+
+    monkeypatch.setattr(pages.Here, "cached", spy_cached)
+    monkeypatch.setattr(deps, "pieces", spy_pieces)
+    for module in ("search", "exports", "feeds"):
+        monkeypatch.setattr(f"dossier.{module}.pieces", spy_pieces)
+    EDITS["event body"](real)
+    pipeline.build(project)
+    slug = "2025-11-06-congress-declares-sheinbaum-persona-non-grata"
+    html_pieces = [key for key in made if len(key) == 3]
+    data_pieces = [key for key in made if len(key) == 2]
+    event = first.dossier.entities[slug]
+    # the event, its quotes, and the profiles and sources that list it (they count it)
+    readers = {("rec", slug)} | {("quote", q.id) for q in event.quotes} | {
+        ("rec", p.ref.slug) for p in event.participants} | {
+        ("rec", c.source.slug) for c in event.sources} | {
+        ("rec", q.source.source.slug) for q in event.quotes} | {
+        ("rec", e.slug) for e in first.dossier.related_of.get(slug, ())}
+    assert ("dossier.html", "event_section", (("rec", slug),)) in html_pieces
+    assert ("timeline.html", "timeline_item", (("rec", slug),)) in html_pieces
+    assert {ident for key in html_pieces for ident in key[2]} <= readers, html_pieces
+    assert {name for name, _ in data_pieces} >= {"dossier.json:events", "search:events"}
+    assert {("quote", i.id) if hasattr(i, "id") else ("rec", i.slug)
+            for _, i in data_pieces} <= readers
+    total = len(first.cache.fragments)
+    assert total > 10 * len(made)                      # the rest came from the cache
+
+
 def test_noop_rebuild_writes_nothing(real):
     assert build(real).code == 0
     before = {p: p.stat().st_mtime_ns for p in (real / "site").rglob("*")}
@@ -166,3 +214,27 @@ def test_two_processes_render_exactly_what_one_does(tmp_path):
     two = run_cli("--root", tmp_path, "--out", tmp_path / "two", "--no-cache", "--jobs", "2")
     assert one.code == two.code == 0
     assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
+
+
+def test_validation_outcomes_come_from_the_cache_with_their_warnings(real, monkeypatch):
+    """An unchanged file is not validated again, but what validating it said is still
+    said; a changed dossier.yaml sends every file through validation again."""
+    from dossier import pipeline, validate
+    from dossier.project import Project
+    draft = real / "content/events/2025-11-05-draft.md"
+    draft.write_text(NEW_EVENT.replace("---\n", "---\ndraft: true\n", 1), "utf-8")
+    first = build(real)
+    assert first.code == 0 and "2025-11-05-draft.md:2: warning: draft: not published" in first.err
+    calls = []
+    original = validate.validate_event
+    monkeypatch.setattr(validate, "validate_event",
+                        lambda *a: calls.append(a[0].slug) or original(*a))
+    EDITS["event body"](real)
+    report = pipeline.build(Project.at(real))
+    assert calls == ["2025-11-06-congress-declares-sheinbaum-persona-non-grata"]
+    assert any(w.field == "draft" for w in report.warnings)
+    replace_in(real / "content/dossier.yaml", "title: Peru–Mexico rupture",
+               "title: The Peru–Mexico rupture")
+    calls.clear()
+    pipeline.build(Project.at(real))
+    assert len(calls) == len(list((real / "content/events").glob("*.md"))) - 1  # not the draft
