@@ -70,7 +70,7 @@ class Here:
         self.tracked = None
         """The TrackedDossier templates see, whose reads are recorded in ``deps`` too."""
         self.base = url.rpartition("/")[0]
-        """Links from this page depend only on its folder: pages in one folder share HTML."""
+        """Links from this page depend only on its folder: pages in one folder share charts."""
 
     def url(self, target: str) -> str:
         """Relative link from this page to another output file."""
@@ -136,7 +136,7 @@ class Here:
         render each record's piece through here, so an edit re-renders one piece and
         joins the others. A piece's dependency keys are recorded apart (and added to the
         page's); the pipeline drops a piece as soon as one of them changes
-        (``fragments.prune``). Arguments are records, quotes or plain values."""
+        (``incremental.valid_fragments``). Arguments are records, quotes or plain values."""
         key = (self.page, macro.name, tuple(map(_ident, args)))
         hit = self.fragments.get(key)
         if hit is not None:

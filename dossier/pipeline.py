@@ -96,8 +96,9 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True,
 
     ``progress(done, total)`` is called while pages render (the CLI shows a counter).
     Python's cycle collector is paused meanwhile: a build makes millions of objects that
-    live until it ends, and scanning them again and again took half of a cold build's time
-    at 10,000 events (and grew peak memory by under 5 %); it resumes when the build ends."""
+    live until it ends, and scanning them again and again took a fifth of a cold build's
+    time at 10,000 events (pausing it costs under 5 % more peak memory); it resumes when
+    the build ends."""
     collecting = gc.isenabled()
     gc.disable()
     try:
