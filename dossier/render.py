@@ -95,31 +95,39 @@ def _counted(specs: list[PageSpec], progress, total: int, step: int = 1):
 
 
 def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec], memo: dict,
-               fragments: dict, workers: int = 1, progress=None,
-               sink=None) -> dict[Url, tuple[object, tuple[str, ...]]]:
-    """Render pages, on two cores when there are enough of them and fork is available.
+               fragments: dict, workers: int = 1, progress=None, sink=None,
+               side=None) -> tuple[dict[Url, tuple[object, tuple[str, ...]]], object]:
+    """Render pages, on two cores when there are enough of them and fork is available;
+    also run ``side()`` (the data files), and return ({url: (bytes, dependency keys)},
+    what ``side`` returned).
 
-    Returns {url: (bytes, dependency keys)}; with a ``sink``, each page's bytes go to
-    ``sink(url, bytes)`` as soon as it renders and what the sink returns is kept in
-    their place (a clean build writes pages to its staging folder and keeps digests).
-    The forked worker inherits the dossier, the compiled templates and the sink (nothing
-    is pickled on the way in); it sends back its pages (or what the sink returned) and
-    the Markdown and fragments it rendered. Pages are dealt alternately, so both halves
-    get a share of the big ones.
+    With a ``sink``, each page's bytes go to ``sink(url, bytes)`` as soon as it renders
+    and what the sink returns is kept in their place (a clean build writes pages to its
+    staging folder and keeps digests).
+
+    On two cores, a forked worker inherits the dossier, the compiled templates and the
+    sink (nothing is pickled on the way in), runs ``side`` and renders its share of the
+    pages, and sends back what it made, with the Markdown and fragments it rendered. The
+    single-file edition, which holds every record's Markdown, is rendered last, once the
+    worker's Markdown has come back, so that no text is rendered twice.
     """
     def one(spec: PageSpec):
         html, deps = render_page(env, dossier, spec, memo, fragments)
         return (html if sink is None else sink(spec.url, html)), deps
 
     if workers < 2 or len(specs) < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
+        made = side() if side is not None else None
         pages = {spec.url: one(spec) for spec in _counted(specs, progress, len(specs))}
         if progress is not None and len(specs) >= 50:
             progress(len(specs), len(specs))
-        return pages
+        return pages, made
+    last = [spec for spec in specs if spec.single]
+    mine_specs, theirs_specs = _deal([spec for spec in specs if not spec.single],
+                                     _side_weight(dossier) if side is not None else 0)
     context = mp.get_context("fork")
     receive, send = context.Pipe(duplex=False)
-    theirs_specs, mine_specs = specs[1::2], specs[0::2]
-    worker = context.Process(target=_worker, args=(send, one, theirs_specs, memo, fragments))
+    worker = context.Process(target=_worker,
+                             args=(send, one, theirs_specs, memo, fragments, side))
     worker.start()
     send.close()
     try:
@@ -136,20 +144,39 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
         raise WriteFailed(payload)
     if status == "error":
         raise RuntimeError(f"page rendering failed in the worker process:\n{payload}")
-    pages, new_memo, new_fragments = payload
+    pages, new_memo, new_fragments, made = payload
     memo.update(new_memo)
     fragments.update(new_fragments)
+    mine.update({spec.url: one(spec) for spec in last})
     if progress is not None:
         progress(len(specs), len(specs))
-    return {spec.url: mine.get(spec.url) or pages[spec.url] for spec in specs}
+    return {spec.url: mine.get(spec.url) or pages[spec.url] for spec in specs}, made
 
 
-def _worker(send, one, specs, memo, fragments) -> None:
+def _side_weight(dossier: Dossier) -> int:
+    """The data files' cost in event pages (measured: about a quarter page per record)."""
+    return (len(dossier.events) + len(dossier.people) + len(dossier.organizations)) // 4
+
+
+def _deal(specs: list[PageSpec], head_start: int) -> tuple[list[PageSpec], list[PageSpec]]:
+    """(mine, theirs): pages spread evenly over both, the worker taking ``head_start``
+    fewer for the other work it does."""
+    theirs_count = max(0, (len(specs) - head_start) // 2)
+    mine, theirs = [], []
+    for index, spec in enumerate(specs):
+        dealt = (index + 1) * theirs_count // len(specs) - index * theirs_count // len(specs)
+        (theirs if dealt else mine).append(spec)
+    return mine, theirs
+
+
+def _worker(send, one, specs, memo, fragments, side) -> None:
     known, known_fragments = set(memo), set(fragments)
     try:
+        made = side() if side is not None else None
         pages = {spec.url: one(spec) for spec in specs}
         send.send(("ok", (pages, {k: v for k, v in memo.items() if k not in known},
-                          {k: v for k, v in fragments.items() if k not in known_fragments})))
+                          {k: v for k, v in fragments.items() if k not in known_fragments},
+                          made)))
     except TemplateFailure as error:
         send.send(("template", (error.template, error.line, error.message)))
     except WriteFailed as error:
