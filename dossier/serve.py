@@ -13,6 +13,7 @@ from __future__ import annotations
 import html
 import mimetypes
 import os
+import struct
 import threading
 import time
 import traceback
@@ -31,6 +32,9 @@ from .pipeline import build
 from .project import Project
 
 POLL_SECONDS = 0.05
+"""How often the watched folders are checked when they must be walked (no inotify)."""
+INOTIFY_POLL_SECONDS = 0.02
+"""How often pending change events are read (a cheap read of a file descriptor)."""
 QUIET_SECONDS = 0.04
 """A change is built once the watched files have been still for this long."""
 OVERLAY_ID = "dossier-build-errors"
@@ -52,6 +56,90 @@ def snapshot(folders: list[Path], ignore: Path) -> dict[str, tuple[int, int, int
                     continue
                 found[path] = (st.st_mtime_ns, st.st_size, st.st_ino)
     return found
+
+
+class Snapshots:
+    """Change detection by walking the folders and comparing (mtime, size, inode)."""
+
+    interval = POLL_SECONDS
+
+    def __init__(self, folders: list[Path], ignore: Path):
+        self.folders, self.ignore = folders, ignore
+        self.seen = snapshot(folders, ignore)
+
+    def changed(self) -> bool:
+        now = snapshot(self.folders, self.ignore)
+        changed, self.seen = now != self.seen, now
+        return changed
+
+
+class Inotify:
+    """Change detection by Linux inotify (through libc): the kernel queues an event for
+    every write, creation, deletion, rename or touch under the watched folders, so a check
+    costs one read however many files there are (walking 12,700 files took 65 ms)."""
+
+    interval = INOTIFY_POLL_SECONDS
+    _MASK = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800
+    """MODIFY, ATTRIB, CLOSE_WRITE, MOVED_FROM, MOVED_TO, CREATE, DELETE, DELETE_SELF,
+    MOVE_SELF."""
+    _DIR_ADDED, _ISDIR, _IGNORED = 0x100 | 0x80, 0x40000000, 0x8000
+
+    def __init__(self, folders: list[Path], ignore: Path):
+        import ctypes
+        import ctypes.util
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        self._add = libc.inotify_add_watch
+        self._add.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_uint32)
+        self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+        self.tops = [str(folder) for folder in folders]
+        self.ignore = str(ignore.resolve())
+        self.dirs: dict[int, str] = {}
+        for top in self.tops:
+            self._watch_tree(top)
+
+    def _watch_tree(self, top: str) -> None:
+        for root, dirs, _ in os.walk(top):
+            dirs[:] = [d for d in dirs if not d.startswith(".")
+                       and not os.path.join(root, d).startswith(self.ignore)]
+            wd = self._add(self.fd, os.fsencode(root), self._MASK)
+            if wd >= 0:
+                self.dirs[wd] = root
+
+    def changed(self) -> bool:
+        changed = False
+        while True:
+            try:
+                data = os.read(self.fd, 1 << 16)
+            except BlockingIOError:
+                break
+            changed = True
+            offset = 0
+            while offset < len(data):
+                wd, mask, _, length = struct.unpack_from("iIII", data, offset)
+                name = data[offset + 16:offset + 16 + length].rstrip(b"\0")
+                offset += 16 + length
+                if mask & self._IGNORED:
+                    self.dirs.pop(wd, None)
+                elif mask & self._ISDIR and mask & self._DIR_ADDED and wd in self.dirs:
+                    folder = os.path.join(self.dirs[wd], os.fsdecode(name))
+                    if not os.path.basename(folder).startswith("."):
+                        self._watch_tree(folder)
+        watched = set(self.dirs.values())
+        for top in self.tops:                          # a watched folder replaced as a whole
+            if top not in watched and os.path.isdir(top):
+                self._watch_tree(top)
+                changed = True
+        return changed
+
+
+def watcher(folders: list[Path], ignore: Path):
+    """Inotify where the system has it, else snapshots."""
+    try:
+        return Inotify(folders, ignore)
+    except (OSError, AttributeError):
+        return Snapshots(folders, ignore)
 
 
 def overlay(messages: list[str]) -> bytes:
@@ -88,7 +176,7 @@ class DevSite:
                         if p.is_dir()]
         self.cache = None
         self.errors: list[str] = []
-        self.seen = snapshot(self.watched, project.out)
+        self.changes = watcher(self.watched, project.out)
         self.changed_at: float | None = None
 
     def rebuild(self) -> None:
@@ -126,10 +214,9 @@ class DevSite:
         self.notify("*")
 
     def poll(self) -> None:
-        """Called every POLL_SECONDS: rebuild once the files have been still for a moment."""
-        now = snapshot(self.watched, self.project.out)
-        if now != self.seen:
-            self.seen, self.changed_at = now, time.monotonic()
+        """Called every few milliseconds: rebuild once the files have been still for a moment."""
+        if self.changes.changed():
+            self.changed_at = time.monotonic()
             return
         if self.changed_at is not None and time.monotonic() - self.changed_at >= QUIET_SECONDS:
             self.changed_at = None
@@ -182,7 +269,7 @@ class _SiteWatcher(Watcher):
                 self.site.poll()
             except Exception:  # never let an exception escape into the event loop
                 traceback.print_exc()
-        ioloop.PeriodicCallback(guarded, POLL_SECONDS * 1000).start()
+        ioloop.PeriodicCallback(guarded, self.site.changes.interval * 1000).start()
         return True
 
 

@@ -232,3 +232,30 @@ def test_ctrl_c_stops_cleanly(project):
     server = Served(project)
     assert server.stop() == 0
     server.wait_for(lambda: "stopped" in server.out)
+
+
+@pytest.mark.parametrize("kind", ["Inotify", "Snapshots"])
+def test_watchers_see_every_kind_of_change(tmp_path, kind):
+    """Both ways of watching (inotify on Linux, walking elsewhere) report a write, a
+    touch, a new file, a file in a new folder, a rename and a deletion, and nothing when
+    nothing happened or only the output folder changed."""
+    from dossier import serve
+    content, out = tmp_path / "content", tmp_path / "content/site"
+    (content / "events").mkdir(parents=True)
+    out.mkdir()
+    event = content / "events/a.md"
+    event.write_text("one")
+    watch = getattr(serve, kind)([content], out)
+    assert not watch.changed()
+    steps = [lambda: event.write_text("two"), lambda: os.utime(event, ns=(1, 1)),
+             lambda: (content / "events/b.md").write_text("new"),
+             lambda: ((content / "people").mkdir(), (content / "people/p.yaml").write_text("x")),
+             lambda: (content / "people/p.yaml").write_text("name: P"),
+             lambda: event.rename(content / "events/c.md"),
+             lambda: (content / "events/b.md").unlink()]
+    for step in steps:
+        step()
+        assert watch.changed(), step
+        assert not watch.changed()
+    (out / "index.html").write_text("built")
+    assert not watch.changed()
