@@ -60,7 +60,17 @@ EDITS = {
     "file renamed": lambda r: (r / "content/events/2025-11-police-guard-mexican-embassy.md").rename(
         r / "content/events/2025-11-police-at-the-embassy.md"),
     "source deleted": lambda r: (_drop_rpp(r)),
+    "profile deleted that others referenced": lambda r: (_drop_noblecilla(r)),
 }
+
+
+def _drop_noblecilla(root: Path) -> None:
+    """A person that an event lists and links to from its body and a discrepancy."""
+    event = root / "content/events/2025-11-03-chavez-enters-mexican-embassy.md"
+    replace_in(event, "  - {ref: raul-noblecilla, role: spokesperson}\n", "")
+    for _ in range(2):
+        replace_in(event, "[[raul-noblecilla]]", "Raúl Noblecilla")
+    (root / "content/people/raul-noblecilla.yaml").unlink()
 
 
 def _drop_rpp(root: Path) -> None:
