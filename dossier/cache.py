@@ -37,6 +37,8 @@ class Cache:
     parsed nor validated again while dossier.yaml is unchanged."""
     site_digest: str = ""
     """Digest of the dossier.yaml those records were validated under."""
+    stats: dict = field(default_factory=dict)
+    """Content file -> (size, mtime, digest): unchanged files are not read (load_file)."""
     markdown: dict = field(default_factory=dict)
     """Rendered Markdown by (inline, folder, doc id, text), checked against link names."""
     fragments: dict = field(default_factory=dict)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -127,9 +127,9 @@ def display_path(file: Path, project: Path) -> SourcePath:
     return SourcePath(os.fspath(file))
 
 
-def read_bytes(file: Path, shown: SourcePath) -> bytes | ContentProblem:
+def read_bytes(file: Path, shown: SourcePath, size: int | None = None) -> bytes | ContentProblem:
     """Read a content file, refusing huge ones before reading them."""
-    size = file.stat().st_size
+    size = file.stat().st_size if size is None else size
     if size > MAX_FILE_BYTES:
         return ContentProblem(shown, None, "", f"file is {size} bytes; the limit is "
                               f"{MAX_FILE_BYTES} bytes")
@@ -177,6 +177,8 @@ class Loaded:
     unreadable: frozenset[str]
     """Slugs of files that exist but could not be parsed (their problem is reported once;
     references to them are not reported again as unknown)."""
+    stats: dict = field(default_factory=dict)
+    """Shown path -> (size, mtime, digest) of every file read or trusted (load_file)."""
 
 
 def file_digest(kind: str, shown: str, raw: bytes) -> str:
@@ -186,7 +188,7 @@ def file_digest(kind: str, shown: str, raw: bytes) -> str:
 
 
 def load_content(content: Path, known: dict[str, Record] | None = None,
-                 known_site: str = "") -> Loaded:
+                 known_site: str = "", stats: dict | None = None) -> Loaded:
     """Read every content file; return the records and the problems met on the way.
 
     ``known`` maps digests to records validated by an earlier build whose dossier.yaml
@@ -203,6 +205,7 @@ def load_content(content: Path, known: dict[str, Record] | None = None,
                                           "content/dossier.yaml with at least title and "
                                           "summary")], frozenset())
     inside = content.resolve()
+    seen: dict = {}
     shown_folder = {}                                 # display path and safety, per folder
     for kind, file, is_link in content_files(content):
         folder = file.parent
@@ -221,7 +224,7 @@ def load_content(content: Path, known: dict[str, Record] | None = None,
                                            "file into content/ instead"))
             unreadable.add(file.stem)
             continue
-        result = load_file(kind, file, shown, known)
+        result = load_file(kind, file, shown, known, stats, seen)
         if kind == "site" and getattr(result, "digest", None) != known_site:
             known = {}                                # another dossier.yaml: validate anew
         if isinstance(result, ContentProblem):
@@ -229,16 +232,29 @@ def load_content(content: Path, known: dict[str, Record] | None = None,
             unreadable.add(file.stem)
         else:
             records.append(result)
-    return Loaded(records, problems, frozenset(unreadable))
+    return Loaded(records, problems, frozenset(unreadable), seen)
 
 
-def load_file(kind: str, file: Path, shown: SourcePath,
-              known: dict[str, Record]) -> Record | ContentProblem:
-    """One content file as a record: reused from ``known`` when its bytes are unchanged."""
-    raw = read_bytes(file, shown)
+def load_file(kind: str, file: Path, shown: SourcePath, known: dict[str, Record],
+              stats: dict | None = None, seen: dict | None = None) -> Record | ContentProblem:
+    """One content file as a record: reused from ``known`` when its bytes are unchanged.
+
+    ``stats`` maps shown paths to (size, mtime, digest) from an earlier build: a file
+    whose size and modification time are unchanged is not even read (the test make and
+    Hugo use; the no-op stamp relies on it too). ``seen`` collects this build's."""
+    st = file.stat()
+    stamp = (st.st_size, st.st_mtime_ns)
+    earlier = (stats or {}).get(shown)
+    if earlier is not None and earlier[:2] == stamp and earlier[2] in known:
+        if seen is not None:
+            seen[shown] = earlier
+        return known[earlier[2]]
+    raw = read_bytes(file, shown, st.st_size)
     if isinstance(raw, ContentProblem):
         return raw
     key = file_digest(kind, shown, raw)
+    if seen is not None:
+        seen[shown] = (*stamp, key)
     if key in known:
         return known[key]
     text = decode(raw, shown)

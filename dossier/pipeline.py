@@ -58,12 +58,12 @@ class BuildReport:
     """'22 events, 11 people, ...'."""
 
 
-def compile_dossier(project: Project, known=None, known_site: str = ""
+def compile_dossier(project: Project, known=None, known_site: str = "", stats=None
                     ) -> tuple[Dossier, list[ContentProblem], Loaded, list]:
     """Load, validate and link; raise ContentErrors if any error was found.
 
     Also returns every record with its validation outcome (for the cache: ``known``)."""
-    loaded = load_content(project.content, known, known_site)  # the only read of content/
+    loaded = load_content(project.content, known, known_site, stats)  # the only read of content/
     problems = list(loaded.problems)
     outcomes: list = []
     content = validate(loaded.records, problems, loaded.unreadable, outcomes)
@@ -125,7 +125,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     if cache is None:
         cache = load_cache(project.cache) if use_cache else Cache(code_digest())
     dossier, warnings, loaded, outcomes = compile_dossier(project, cache.parsed,
-                                                          cache.site_digest)
+                                                          cache.site_digest, cache.stats)
     dossier = with_site_url(dossier, project.site_url, warnings)
     templates = load_templates(project.templates)
     assets = load_assets(project.assets)
@@ -173,7 +173,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
             staging.discard()
     cache = replace(cache, out=str(project.out.resolve()), build_id=build_id, state=state,
                     parsed={r.digest: r for r in outcomes}, markdown=memo,
-                    site_digest=_record_digests(loaded)["site"],
+                    site_digest=_record_digests(loaded)["site"], stats=loaded.stats,
                     fragments=fragments)
     total = len(state.pages) + len(state.files)
     counts = (f"{len(dossier.events)} events, {len(dossier.people)} people, "
