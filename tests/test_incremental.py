@@ -207,6 +207,21 @@ def test_corrupt_cache_is_rebuilt_not_trusted(real, tmp_path):
     assert build(real).code == 0
 
 
+def test_corrupt_record_shard_is_ignored_and_rewritten(real, tmp_path):
+    assert build(real).code == 0
+    shards = sorted((real / ".dossier-cache/records").glob("*.pickle"))
+    assert len(shards) > 5
+    for shard in shards[:3]:
+        shard.write_bytes(b"garbage")
+    shards[3].unlink()
+    EDITS["event body"](real)
+    assert build(real).code == 0
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+    from dossier.cache import load_cache
+    assert len(load_cache(real / ".dossier-cache").parsed) == len(
+        [f for f in (real / "content").rglob("*.*") if f.name != "dossier.yaml"])
+
+
 def test_output_changed_behind_the_cache_gets_a_clean_build(real, tmp_path):
     assert build(real).code == 0
     (real / "site/index.html").write_text("tampered")
