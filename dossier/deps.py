@@ -140,21 +140,27 @@ def index_signatures(dossier: Dossier) -> dict[str, tuple]:
     signatures = {}
     for name in INDEXES:
         for key, value in getattr(dossier, name).items():
-            signatures[f"idx:{name}:{key}"] = tuple(_signature(item) for item in value)
+            signatures[f"idx:{name}:{key}"] = tuple(map(_signature, value))
     return signatures
 
 
 def _signature(item) -> tuple:
-    if isinstance(item, tuple):
-        return tuple(_signature(part) for part in item)
-    if isinstance(item, Quote):
-        return ("quote", item.id)
-    if isinstance(item, Backlink):
-        return ("backlink", item.page, item.title, item.kind, item.detail, item.owner)
-    if isinstance(item, (str, type(None))):
-        return (item,)
-    if isinstance(item, Event):
-        return ("event", item.slug)
+    make = _SIGNATURES.get(type(item))
+    return make(item) if make is not None else _other_signature(item)
+
+
+_SIGNATURES = {
+    tuple: lambda parts: tuple(map(_signature, parts)),
+    Quote: lambda quote: ("quote", quote.id),
+    Backlink: lambda b: ("backlink", b.page, b.title, b.kind, b.detail, b.owner),
+    str: lambda text: (text,),
+    type(None): lambda _: (None,),
+    Event: lambda event: ("event", event.slug),
+}
+"""The index values' common types, by exact type (a dict lookup, not a chain of checks)."""
+
+
+def _other_signature(item) -> tuple:
     if hasattr(item, "title") and hasattr(item, "start"):  # Position
         return ("position", item.title, str(item.start), str(item.end), str(item.in_office))
     return (KIND_OF.get(type(item), type(item).__name__), getattr(item, "slug", repr(item)))
