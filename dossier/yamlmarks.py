@@ -57,15 +57,20 @@ def _construct_map(loader: MarkedLoader, node: yaml.MappingNode):
     yield data
     loader.flatten_mapping(node)
     for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, (str, int, float, bool)) and key is not None:
-            raise yaml.constructor.ConstructorError(
-                None, None, "found an unhashable key", key_node.start_mark)
-        if key in data:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
+        key = _key(data, loader.construct_object(key_node, deep=True), key_node)
         data[key] = loader.construct_object(value_node, deep=True)
         data.lines[key] = key_node.start_mark.line + 1
+
+
+def _key(data: LineDict, key, node: yaml.Node):
+    """A mapping key, refused when it is a collection or already in the mapping."""
+    if not isinstance(key, (str, int, float, bool)) and key is not None:
+        raise yaml.constructor.ConstructorError(None, None, "found an unhashable key",
+                                                node.start_mark)
+    if key in data:
+        raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}",
+                                                node.start_mark)
+    return key
 
 
 def _construct_seq(loader: MarkedLoader, node: yaml.SequenceNode):
@@ -128,13 +133,7 @@ def _value(loader: MarkedLoader, node: yaml.Node, seen: set[int], depth: int):
         if any(key.tag == "tag:yaml.org,2002:merge" for key, _ in node.value):
             loader.flatten_mapping(node)
         for key_node, value_node in node.value:
-            key = _value(loader, key_node, seen, depth + 1)
-            if not isinstance(key, (str, int, float, bool)) and key is not None:
-                raise yaml.constructor.ConstructorError(
-                    None, None, "found an unhashable key", key_node.start_mark)
-            if key in data:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            key = _key(data, _value(loader, key_node, seen, depth + 1), key_node)
             data[key] = _value(loader, value_node, seen, depth + 1)
             data.lines[key] = key_node.start_mark.line + 1
         return data
