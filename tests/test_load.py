@@ -4,7 +4,7 @@ import pytest
 
 from dossier.errors import ContentProblem
 from dossier.load import Record, parse_record, split_front_matter
-from dossier.yamlmarks import parse_yaml
+from dossier.yamlmarks import YAMLLimitError, parse_yaml
 
 
 def test_front_matter_split_keeps_file_line_numbers():
@@ -73,3 +73,16 @@ def test_yaml_syntax_error_names_where_the_construct_started():
     assert (problem.path, problem.line) == ("content/events/x.md", 3)
     assert problem.message.startswith("invalid YAML: ")
     assert problem.message.endswith("(while parsing a flow sequence that starts on line 2)")
+
+
+def test_yaml_tags_merge_keys_and_aliases():
+    """Values built from the composed nodes keep PyYAML's meaning for every tag, give
+    every mapping its lines, and refuse a collection used twice."""
+    data = parse_yaml("base: &b {x: 1}\nother:\n  <<: *b\n  y: !!str 2\n"
+                      "n: ~\nt: true\nf: 1.5\ns: !!set {a, b}\nnested: [[1, {k: v}]]\n")
+    assert data["other"] == {"x": 1, "y": "2"} and data["other"].line_of("y") == 4
+    assert (data["n"], data["t"], data["f"], data["s"]) == (None, True, 1.5, {"a", "b"})
+    assert data["nested"][0][1].line_of("k") == 9
+    with pytest.raises(YAMLLimitError, match="aliases"):
+        parse_yaml("a: &x [1, 2]\nb: *x\n")
+    assert parse_yaml("a: &x word\nb: *x\n") == {"a": "word", "b": "word"}
