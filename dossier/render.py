@@ -86,12 +86,13 @@ PARALLEL_MIN = 300
 """Below this many pages, a second process costs more than it saves."""
 
 
-def _counted(specs: list[PageSpec], progress, total: int, step: int = 1):
-    """Yield specs, reporting every page done (or every other one, when a worker does half)."""
+def _counted(specs: list[PageSpec], progress, total: int):
+    """Yield specs, reporting progress as the share of ``total`` they stand for (when a
+    worker renders the rest at the same pace)."""
     for done, spec in enumerate(specs, 1):
         yield spec
         if progress is not None and done % 50 == 0:
-            progress(min(done * step, total), total)
+            progress(min(done * total // len(specs), total), total)
 
 
 def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec], memo: dict,
@@ -131,7 +132,8 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     worker.start()
     send.close()
     try:
-        mine = {spec.url: one(spec) for spec in _counted(mine_specs, progress, len(specs), 2)}
+        mine = {spec.url: one(spec) for spec in _counted(mine_specs, progress,
+                                                         len(specs) - len(last))}
     except BaseException:
         worker.terminate()                            # it must not go on writing pages
         worker.join()
