@@ -6,6 +6,8 @@ digest, a corrupt or foreign file is ignored (and rebuilt), and ``--no-cache`` s
 
 from __future__ import annotations
 
+import copyreg
+import dataclasses
 import os
 import pickle
 from dataclasses import dataclass, field, replace
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import jinja2
 
+from . import dates, errors, incremental, link, load, model, wikilinks
 from .incremental import State, digest
 from .load import Record
 
@@ -46,6 +49,38 @@ class Cache:
     stored: dict = field(default_factory=dict, repr=False)
     """Shard -> (site digest, record digests) as read from disk: unchanged shards of
     ``parsed`` are not written again (not saved itself)."""
+
+
+def _rebuild(cls: type, values: tuple):
+    """An instance of a frozen slotted dataclass from its field values, set straight
+    through the slots (what dataclasses' own __setstate__ does, three times faster)."""
+    instance = object.__new__(cls)
+    for setter, value in zip(_SETTERS[cls], values):
+        setter(instance, value)
+    return instance
+
+
+_SETTERS: dict[type, tuple] = {}
+
+
+def _reducer(cls: type):
+    getters = tuple(cls.__dict__[f.name].__get__ for f in dataclasses.fields(cls))
+    _SETTERS[cls] = tuple(cls.__dict__[f.name].__set__ for f in dataclasses.fields(cls))
+    return lambda instance: (_rebuild, (cls, tuple([get(instance) for get in getters])))
+
+
+def _register_fast_pickling(*modules) -> None:
+    """Pickle the model's frozen slotted dataclasses through copyreg: reading 10,000
+    validated records back went from 0.8 s to 0.25 s."""
+    for module in modules:
+        for value in vars(module).values():
+            if (isinstance(value, type) and dataclasses.is_dataclass(value)
+                    and "__slots__" in value.__dict__ and value.__dataclass_params__.frozen
+                    and value not in _SETTERS):
+                copyreg.pickle(value, _reducer(value))
+
+
+_register_fast_pickling(dates, errors, model, wikilinks, load, link, incremental)
 
 
 def code_digest() -> str:
