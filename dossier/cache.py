@@ -10,6 +10,7 @@ import copyreg
 import dataclasses
 import os
 import pickle
+import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -47,8 +48,8 @@ class Cache:
     fragments: dict = field(default_factory=dict)
     """Pieces of pages and data files -> (text, dependency keys), valid for ``state``."""
     stored: dict = field(default_factory=dict, repr=False)
-    """Shard -> (site digest, record digests) as read from disk: unchanged shards of
-    ``parsed`` are not written again (not saved itself)."""
+    """(part, shard) -> the entries read from that shard file (see SHARDED): unchanged
+    shards are not written again (not saved itself)."""
 
 
 def _rebuild(cls: type, values: tuple):
@@ -115,54 +116,71 @@ def _dump(path: Path, value) -> None:
         pass
 
 
-RECORDS = "records"
+SHARDED = {"parsed": "records", "markdown": "markdown"}
+"""Parts of the cache kept in SHARDS files each, by key. Their entries are right on their
+own (records by file digest; Markdown checked against link names when used), so a shard
+from an older save is never wrong, and an edit rewrites only the shards it changed."""
 SHARDS = 64
-"""Validated records are kept in this many files, by digest: an edit rewrites one or two
-of them instead of every record (pickling 10,000 records took a second)."""
 
 
-def _shard(record_digest: str) -> int:
-    return int(record_digest[:2], 16) % SHARDS
+def _shard(part: str, key) -> int:
+    if part == "parsed":                                   # a hex digest
+        return int(key[:2], 16) % SHARDS
+    return zlib.crc32(repr(key).encode("utf-8", "surrogatepass")) % SHARDS
+
+
+def _scope(cache: Cache, part: str) -> tuple:
+    """What a shard's entries are valid under: the code, and for records dossier.yaml."""
+    return (cache.code, cache.site_digest if part == "parsed" else "")
 
 
 def load_cache(folder: Path) -> Cache:
     """The cache in ``folder``, or an empty one if it is missing, stale or corrupt.
 
-    Record shards written under another code version or another dossier.yaml are
-    ignored; each shard only adds records by digest, so a shard from an older save is
-    still right about the files it describes."""
+    Shards written under another code version (or, for records, another dossier.yaml)
+    or unreadable are ignored."""
     code = code_digest()
     cache = _load(folder / FILE, Cache)
     if cache is None or cache.code != code:
         return Cache(code)
-    parsed, stored = {}, {}
-    for number in range(SHARDS):
-        found = _load(folder / RECORDS / f"{number:02d}.pickle", tuple)
-        if found is None or len(found) != 3 or found[:2] != (code, cache.site_digest):
-            continue
-        parsed.update(found[2])
-        stored[number] = (cache.site_digest, frozenset(found[2]))
-    return replace(cache, parsed=parsed, stored=stored)
+    parts: dict[str, dict] = {part: {} for part in SHARDED}
+    stored = {}
+    for part, name in SHARDED.items():
+        for number in range(SHARDS):
+            found = _load(folder / name / f"{number:02d}.pickle", tuple)
+            if found is None or len(found) != 2 or found[0] != _scope(cache, part):
+                continue
+            parts[part].update(found[1])
+            stored[(part, number)] = found[1]
+    return replace(cache, stored=stored, **parts)
 
 
 def save_cache(folder: Path, cache: Cache) -> None:
-    """Write the cache (records shard by shard, only the shards that changed); a failure
-    to write it never fails the build."""
-    shards: dict[int, dict] = {number: {} for number in range(SHARDS)}
-    for record_digest, record in cache.parsed.items():
-        shards[_shard(record_digest)][record_digest] = record
-    for number, records in shards.items():
-        if cache.stored.get(number) == (cache.site_digest, frozenset(records)):
-            continue                                  # the same records, already on disk
-        path = folder / RECORDS / f"{number:02d}.pickle"
-        if records:
-            _dump(path, (cache.code, cache.site_digest, records))
-        else:
-            try:
-                path.unlink(missing_ok=True)
-            except OSError:
-                pass
-    _dump(folder / FILE, replace(cache, parsed={}, stored={}))
+    """Write the cache, the sharded parts only where a shard changed; a failure to write
+    it never fails the build."""
+    for part, name in SHARDED.items():
+        shards: dict[int, dict] = {}
+        for key, value in getattr(cache, part).items():
+            shards.setdefault(_shard(part, key), {})[key] = value
+        for number in range(SHARDS):
+            entries = shards.get(number, {})
+            if _same(cache.stored.get((part, number)), entries):
+                continue                                # already on disk
+            path = folder / name / f"{number:02d}.pickle"
+            if entries:
+                _dump(path, (_scope(cache, part), entries))
+            else:
+                try:
+                    path.unlink(missing_ok=True)
+                except OSError:
+                    pass
+    _dump(folder / FILE, replace(cache, stored={}, **{part: {} for part in SHARDED}))
+
+
+def _same(stored: dict | None, entries: dict) -> bool:
+    """True when a shard holds exactly the objects it was read with."""
+    return stored is not None and len(stored) == len(entries) and all(
+        stored.get(key, stored) is value for key, value in entries.items())
 
 
 def template_cache(folder: Path) -> jinja2.BytecodeCache | None:

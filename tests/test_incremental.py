@@ -207,13 +207,15 @@ def test_corrupt_cache_is_rebuilt_not_trusted(real, tmp_path):
     assert build(real).code == 0
 
 
-def test_corrupt_record_shard_is_ignored_and_rewritten(real, tmp_path):
+def test_corrupt_cache_shards_are_ignored_and_rewritten(real, tmp_path):
     assert build(real).code == 0
     shards = sorted((real / ".dossier-cache/records").glob("*.pickle"))
     assert len(shards) > 5
     for shard in shards[:3]:
         shard.write_bytes(b"garbage")
     shards[3].unlink()
+    for shard in sorted((real / ".dossier-cache/markdown").glob("*.pickle"))[:3]:
+        shard.write_bytes(b"garbage")
     EDITS["event body"](real)
     assert build(real).code == 0
     assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
