@@ -327,8 +327,10 @@ def _mentions(content: Content, events, check: _Checker) -> dict[Slug, tuple[Bac
                 check.problem(owner, where, field, f"unknown link target '[[{wikilink.target}]]'"
                               + did_you_mean(wikilink.target, check.entities))
             elif page != page_url(KIND_OF[type(target)], target.slug):
-                mentions[target.slug].append(Backlink(page, title, kind, None, _owner_slug(owner)))
-    return _freeze(mentions, unique=True)
+                mentions[target.slug].append((page, title, kind, None, _owner_slug(owner)))
+    # unique by plain tuples (hashing a dataclass is a Python call), then as Backlinks
+    return {slug: tuple(Backlink(*found) for found in dict.fromkeys(values))
+            for slug, values in mentions.items()}
 
 
 def _quotes_from(quotes: list[Quote]) -> dict[Slug, tuple[Quote, ...]]:

@@ -34,10 +34,17 @@ def find_wikilinks(text: str) -> tuple[WikiLink, ...]:
     rebuild of a serve session."""
     if "[[" not in text:
         return ()
-    visible = _CODE_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    visible = _visible(text)
     return tuple(WikiLink(m.group(1).strip(), (m.group(2) or "").strip() or None,
                           visible.count("\n", 0, m.start()))
                  for m in WIKILINK_RE.finditer(visible))
+
+
+def _visible(text: str) -> str:
+    """The text with code blanked out (lines kept), where links are not links."""
+    if "`" not in text and "~~~" not in text:
+        return text
+    return _CODE_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
 
 
 ALLOWED_SCHEMES = ("https://", "http://", "mailto:")
@@ -58,7 +65,7 @@ def forbidden_targets(text: str) -> tuple[tuple[str, int], ...]:
     """(target, line offset) of every Markdown link target that is not allowed."""
     if "](" not in text and "]:" not in text and "<" not in text:
         return ()
-    visible = _CODE_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    visible = _visible(text)
     found = []
     for pattern in (_INLINE_TARGET, _REFERENCE_TARGET, _AUTOLINK):
         for match in pattern.finditer(visible):
