@@ -170,10 +170,7 @@ def save_cache(folder: Path, cache: Cache) -> None:
             if entries:
                 _dump(path, (_scope(cache, part), entries))
             else:
-                try:
-                    path.unlink(missing_ok=True)
-                except OSError:
-                    pass
+                _remove(path)
     _dump(folder / FILE, replace(cache, stored={}, **{part: {} for part in SHARDED}))
 
 
@@ -237,8 +234,13 @@ def save_stamp(folder: Path, stamp: Stamp | None) -> None:
     """Write (or, with None, remove) the stamp; failures never fail the build."""
     if stamp is not None:
         _dump(folder / STAMP, stamp)
-        return
+    else:
+        _remove(folder / STAMP)
+
+
+def _remove(path: Path) -> None:
+    """Delete a cache file if it is there; a failure never fails the build."""
     try:
-        (folder / STAMP).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
     except OSError:
         pass

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
-from .deps import index_signatures
 from .link import KIND_OF, Dossier, Event
 from .model import Quote
 from .pages import PageSpec
@@ -120,12 +119,11 @@ def stale_pages(specs: list[PageSpec], old: State | None,
     return stale
 
 
-def next_state(dossier: Dossier, inputs: dict[str, str], kinds: dict[str, str],
-               old: State | None, specs: list[PageSpec],
-               rendered: dict[Url, tuple[str, tuple[str, ...]]],
-               files: dict[Url, str], indexes: dict[str, tuple] | None = None) -> State:
+def next_state(inputs: dict[str, str], kinds: dict[str, str], old: State | None,
+               specs: list[PageSpec], rendered: dict[Url, tuple[str, tuple[str, ...]]],
+               files: dict[Url, str], indexes: dict[str, tuple]) -> State:
     """The state after this build: fresh memos for rendered pages ({url: (digest of the
-    bytes, dependency keys)}), old ones for the rest."""
+    bytes, dependency keys)}), old ones for the rest; ``indexes`` from index_signatures."""
     pages = {}
     for spec in specs:
         if spec.url in rendered:
@@ -133,5 +131,4 @@ def next_state(dossier: Dossier, inputs: dict[str, str], kinds: dict[str, str],
             pages[spec.url] = PageMemo(deps, signature(spec), page_digest)
         else:
             pages[spec.url] = old.pages[spec.url]
-    return State(inputs, kinds, index_signatures(dossier) if indexes is None else indexes,
-                 pages, files)
+    return State(inputs, kinds, indexes, pages, files)

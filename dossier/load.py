@@ -127,9 +127,9 @@ def display_path(file: Path, project: Path) -> SourcePath:
     return SourcePath(os.fspath(file))
 
 
-def read_bytes(file: Path, shown: SourcePath, size: int | None = None) -> bytes | ContentProblem:
-    """Read a content file, refusing huge ones before reading them."""
-    size = file.stat().st_size if size is None else size
+def read_bytes(file: Path, shown: SourcePath, size: int) -> bytes | ContentProblem:
+    """Read a content file of ``size`` bytes (from its stat), refusing huge ones before
+    reading them."""
     if size > MAX_FILE_BYTES:
         return ContentProblem(shown, None, "", f"file is {size} bytes; the limit is "
                               f"{MAX_FILE_BYTES} bytes")

@@ -156,7 +156,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
         files.update(generated or {})
         digests = {url: (page if staging else digest(page), deps)
                    for url, (page, deps) in rendered.items()}
-        state = next_state(dossier, inputs, kinds, previous, specs, digests,
+        state = next_state(inputs, kinds, previous, specs, digests,
                            {url: previous.files[url] if data is None else digest(data)
                             for url, data in files.items()}, indexes)
         build_id = digest(repr(sorted((u, m.digest) for u, m in state.pages.items())).encode()

@@ -62,9 +62,9 @@ def render_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec,
                 fragments: dict | None = None) -> tuple[bytes, tuple[str, ...]]:
     """Render one page to UTF-8 bytes; also return every dependency key it read.
 
-    ``memo`` is shared by the pages of a build (and across builds): Markdown rendered
-    for one page is reused by every page in the same folder. ``fragments`` holds the
-    pieces of list pages still valid from earlier builds (Here.cached)."""
+    ``memo`` is shared by the pages of a build (and across builds): Markdown is rendered
+    once for every page, and charts once per folder. ``fragments`` holds the pieces of
+    list pages still valid from earlier builds (Here.cached)."""
     deps = set(spec.deps)
     here = (SingleHere if spec.single else Here)(dossier, spec.url, deps, memo, fragments)
     here.tracked = TrackedDossier(dossier, deps)

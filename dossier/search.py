@@ -78,11 +78,6 @@ ROWS = (("people", _person), ("organizations", _organization), ("events", _event
 """One row per person, organization, event, quote and source, in this order."""
 
 
-def rows(dossier: Dossier) -> list[list[str]]:
-    """Every row of the index."""
-    return [make(dossier, item) for kind, make in ROWS for item in getattr(dossier, kind)]
-
-
 def index_script(dossier: Dossier, fragments: dict | None = None) -> bytes:
     """assets/search-index.js: ``window.DOSSIER_SEARCH = [...]``, joined from a piece
     per row (deps.pieces)."""
