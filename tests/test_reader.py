@@ -152,3 +152,17 @@ def test_no_horizontal_overflow(browser, site, width):
         tab.goto((site / name).as_uri())
         assert tab.evaluate("document.documentElement.scrollWidth") <= width, name
     tab.close()
+
+
+def test_map_legend_colours_match_the_map(browser, site):
+    """The relationship map's key shows people and organizations in their nodes' colours."""
+    tab = browser.new_page()
+    tab.goto((site / "people.html").as_uri())
+    colour = "e => getComputedStyle(e).backgroundColor"
+    fill = "e => getComputedStyle(e).fill"
+    person_key = tab.locator(".network figcaption .key-dot:not(.key-org)").first.evaluate(colour)
+    org_key = tab.locator(".network figcaption .key-org").first.evaluate(colour)
+    assert person_key == tab.locator(".network-chart .node-person").first.evaluate(fill)
+    assert org_key == tab.locator(".network-chart .node-organization").first.evaluate(fill)
+    assert person_key != org_key
+    tab.close()
