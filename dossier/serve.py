@@ -33,10 +33,14 @@ from .project import Project
 
 POLL_SECONDS = 0.05
 """How often the watched folders are checked when they must be walked (no inotify)."""
-INOTIFY_POLL_SECONDS = 0.02
+INOTIFY_POLL_SECONDS = 0.01
 """How often pending change events are read (a cheap read of a file descriptor)."""
 QUIET_SECONDS = 0.04
 """A change is built once the watched files have been still for this long."""
+SETTLED_QUIET_SECONDS = 0.01
+"""The same, when the watcher saw every written file closed (inotify): a save is whole."""
+OPEN_WRITE_SECONDS = 0.5
+"""How long a file left open for writing may hold a rebuild back."""
 OVERLAY_ID = "dossier-build-errors"
 
 
@@ -62,6 +66,7 @@ class Snapshots:
     """Change detection by walking the folders and comparing (mtime, size, inode)."""
 
     interval = POLL_SECONDS
+    sees_writes = False
 
     def __init__(self, folders: list[Path], ignore: Path):
         self.folders, self.ignore = folders, ignore
@@ -72,6 +77,10 @@ class Snapshots:
         changed, self.seen = now != self.seen, now
         return changed
 
+    def settled(self) -> bool:
+        """Walking cannot tell whether a file is still being written."""
+        return False
+
 
 class Inotify:
     """Change detection by Linux inotify (through libc): the kernel queues an event for
@@ -79,10 +88,12 @@ class Inotify:
     costs one read however many files there are (walking 12,700 files took 65 ms)."""
 
     interval = INOTIFY_POLL_SECONDS
+    sees_writes = True
     _MASK = 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800
     """MODIFY, ATTRIB, CLOSE_WRITE, MOVED_FROM, MOVED_TO, CREATE, DELETE, DELETE_SELF,
     MOVE_SELF."""
     _DIR_ADDED, _ISDIR, _IGNORED = 0x100 | 0x80, 0x40000000, 0x8000
+    _MODIFY, _CLOSE_WRITE, _GONE = 0x2, 0x8, 0x40 | 0x200
 
     def __init__(self, folders: list[Path], ignore: Path):
         import ctypes
@@ -96,6 +107,7 @@ class Inotify:
         self.tops = [str(folder) for folder in folders]
         self.ignore = str(ignore.resolve())
         self.dirs: dict[int, str] = {}
+        self.writing: set[tuple[int, bytes]] = set()   # modified, not yet closed
         for top in self.tops:
             self._watch_tree(top)
 
@@ -120,6 +132,10 @@ class Inotify:
                 wd, mask, _, length = struct.unpack_from("iIII", data, offset)
                 name = data[offset + 16:offset + 16 + length].rstrip(b"\0")
                 offset += 16 + length
+                if mask & self._MODIFY:
+                    self.writing.add((wd, name))
+                elif mask & (self._CLOSE_WRITE | self._GONE):
+                    self.writing.discard((wd, name))
                 if mask & self._IGNORED:
                     self.dirs.pop(wd, None)
                 elif mask & self._ISDIR and mask & self._DIR_ADDED and wd in self.dirs:
@@ -132,6 +148,10 @@ class Inotify:
                 self._watch_tree(top)
                 changed = True
         return changed
+
+    def settled(self) -> bool:
+        """True when every file written since the last check has been closed again."""
+        return not self.writing
 
 
 def watcher(folders: list[Path], ignore: Path):
@@ -178,6 +198,7 @@ class DevSite:
         self.errors: list[str] = []
         self.changes = watcher(self.watched, project.out)
         self.changed_at: float | None = None
+        self.first_change_at: float | None = None
 
     def rebuild(self) -> None:
         """Build now; on failure keep the last good site and show the errors."""
@@ -214,12 +235,24 @@ class DevSite:
         self.notify("*")
 
     def poll(self) -> None:
-        """Called every few milliseconds: rebuild once the files have been still for a moment."""
+        """Called every few milliseconds: rebuild once the files have been still for a moment
+        (a short moment when the watcher saw every written file closed, so a save is whole;
+        a file held open for writing holds the rebuild back, but not for ever)."""
+        now = time.monotonic()
         if self.changes.changed():
-            self.changed_at = time.monotonic()
+            self.changed_at = now
+            self.first_change_at = self.first_change_at or now
             return
-        if self.changed_at is not None and time.monotonic() - self.changed_at >= QUIET_SECONDS:
-            self.changed_at = None
+        if self.changed_at is None:
+            return
+        still = now - self.changed_at
+        if self.changes.settled():
+            ready = still >= SETTLED_QUIET_SECONDS
+        else:
+            ready = still >= QUIET_SECONDS and (
+                not self.changes.sees_writes or now - self.first_change_at >= OPEN_WRITE_SECONDS)
+        if ready:
+            self.changed_at = self.first_change_at = None
             self.rebuild()  # a save during the build changes the snapshot: built next poll
 
     def page(self, path: str) -> tuple[int, str, bytes]:

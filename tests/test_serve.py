@@ -259,3 +259,70 @@ def test_watchers_see_every_kind_of_change(tmp_path, kind):
         assert not watch.changed()
     (out / "index.html").write_text("built")
     assert not watch.changed()
+
+
+def test_inotify_knows_when_a_save_is_whole(tmp_path):
+    """A file written but not yet closed is a save in progress; closing it settles it.
+    Walking cannot tell the two apart, so it never claims a save is whole."""
+    from dossier import serve
+    content = tmp_path / "content"
+    (content / "events").mkdir(parents=True)
+    event = content / "events/a.md"
+    event.write_text("one")
+    watch = serve.Inotify([content], tmp_path / "site")
+    assert not watch.changed() and watch.settled()
+    with open(event, "w") as handle:
+        handle.write("half")
+        handle.flush()
+        assert watch.changed()
+        assert not watch.settled()
+    assert watch.changed()
+    assert watch.settled()
+    with open(content / "events/b.md", "w") as handle:   # deleted while still open
+        handle.write("x")
+        handle.flush()
+        watch.changed()
+        (content / "events/b.md").unlink()
+    watch.changed()
+    assert watch.settled()
+    assert not serve.Snapshots([content], tmp_path / "site").settled()
+
+
+class _Changes:
+    """A watcher driven by the test."""
+
+    def __init__(self, sees_writes: bool):
+        self.sees_writes, self.pending, self.whole = sees_writes, False, True
+
+    def changed(self) -> bool:
+        pending, self.pending = self.pending, False
+        return pending
+
+    def settled(self) -> bool:
+        return self.whole
+
+
+@pytest.mark.parametrize("sees_writes, whole, waits", [
+    (True, True, "SETTLED_QUIET_SECONDS"),    # inotify saw the file closed: build at once
+    (True, False, "OPEN_WRITE_SECONDS"),      # still open for writing: hold back, not for ever
+    (False, False, "QUIET_SECONDS"),          # walking: wait until the files are still
+])
+def test_rebuild_waits_as_long_as_the_watcher_needs(monkeypatch, sees_writes, whole, waits):
+    from dossier import serve
+    clock = [100.0]
+    monkeypatch.setattr(serve.time, "monotonic", lambda: clock[0])
+    site = object.__new__(serve.DevSite)
+    site.changes, site.changed_at, site.first_change_at = _Changes(sees_writes), None, None
+    built = []
+    site.rebuild = lambda: built.append(clock[0])
+    site.changes.pending, site.changes.whole = True, whole
+    site.poll()
+    step = 0.001
+    while not built and clock[0] < 102:
+        clock[0] += step
+        site.poll()
+    assert built, "never rebuilt"
+    waited = built[0] - 100.0
+    assert getattr(serve, waits) <= waited < getattr(serve, waits) + 2 * step
+    site.poll()
+    assert len(built) == 1                    # one save, one rebuild
