@@ -126,8 +126,8 @@ class Here:
     def each(self, macro, items) -> Markup:
         """``here.cached(macro, item)`` for every item, joined: one call from the template
         for a whole list (a call from Jinja costs more than the lookup it makes)."""
-        cached = self.cached
-        return Markup("".join([cached(macro, item) for item in items]))
+        piece, name = self._piece, macro.name
+        return Markup("".join([piece(name, macro, (item,)) for item in items]))
 
     def cached(self, macro, *args) -> Markup:
         """``macro(*args)``, reused from an earlier build while nothing it read has changed.
@@ -137,21 +137,26 @@ class Here:
         joins the others. A piece's dependency keys are recorded apart (and added to the
         page's); the pipeline drops a piece as soon as one of them changes
         (``incremental.valid_fragments``). Arguments are records, quotes or plain values."""
-        key = (self.page, macro.name, tuple(map(_ident, args)))
+        return Markup(self._piece(macro.name, macro, args))
+
+    def _piece(self, name: str, make, args: tuple) -> str:
+        """``str(make(*args))`` through the fragment store, under ``name``. A plain string:
+        wrapping each piece in Markup would copy it, and ``each`` wraps the joined list."""
+        key = (self.page, name, tuple(map(_ident, args)))
         hit = self.fragments.get(key)
         if hit is not None:
             self.deps.update(hit[1])
-            return Markup(hit[0])
+            return hit[0]
         outer = self.deps
         inner = {f"rec:{slug}" for slug in _arg_slugs(args)}
         self._record_into(inner)
         try:
-            html = str(macro(*args))
+            text = str(make(*args))
         finally:
             self._record_into(outer)
         outer |= inner
-        self.fragments[key] = (html, keys(inner))
-        return Markup(html)
+        self.fragments[key] = (text, keys(inner))
+        return text
 
     @staticmethod
     def conflict_index(event: Event, conflict) -> int:
@@ -196,9 +201,12 @@ class Here:
             graph = structured.source_graph(self, record)
         elif kind == "home":
             graph = structured.home_graph(self, self.dossier)
-        elif kind == "quotes":
+        elif kind == "quotes":                   # one cached piece per quote
             self.deps.add("all:event")
-            graph = [structured.quotation(self, q) for q in self.dossier.quotes]
+            piece = self._piece
+            return structured.script_of([
+                piece("jsonld-quote", lambda q: structured.safe_json(structured.quotation(self, q)),
+                      (q,)) for q in self.dossier.quotes])
         else:
             graph = structured.page_graph(self, record or "", "")
         return structured.script(graph)

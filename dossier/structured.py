@@ -25,8 +25,15 @@ def safe_json(data) -> str:
 
 def script(graph: list[dict]) -> Markup:
     """A JSON-LD <script> element holding a @graph."""
-    data = {"@context": "https://schema.org", "@graph": graph}
-    return Markup(f'<script type="application/ld+json">{safe_json(data)}</script>')
+    return script_of([safe_json(node) for node in graph])
+
+
+def script_of(nodes: list[str]) -> Markup:
+    """``script`` of nodes already serialised by safe_json (each can be cached apart: with
+    sorted keys, the document is "@context" then "@graph", and a list's JSON is its items'
+    JSON joined by commas)."""
+    return Markup('<script type="application/ld+json">{"@context":"https://schema.org",'
+                  f'"@graph":[{",".join(nodes)}]}}</script>')
 
 
 def agent(here, slug: str) -> dict:
