@@ -137,19 +137,19 @@ def test_list_pages_and_data_files_re_render_only_the_edited_records_pieces(real
     project = Project.at(real, jobs=1)
     first = pipeline.build(project)
     made = []
-    cached, pieces = pages.Here.cached, deps.pieces
+    piece, pieces = pages.Here._piece, deps.pieces
 
-    def spy_cached(self, macro, *args):
-        key = (self.page, macro.name, tuple(map(pages._ident, args)))
+    def spy_piece(self, name, make, args):
+        key = (self.page, name, tuple(map(pages._ident, args)))
         if key not in self.fragments:
             made.append(key)
-        return cached(self, macro, *args)
+        return piece(self, name, make, args)
 
     def spy_pieces(dossier, fragments, name, items, make):
         return pieces(dossier, fragments, name, items,
                       lambda tracked, item: made.append((name, item)) or make(tracked, item))
 
-    monkeypatch.setattr(pages.Here, "cached", spy_cached)
+    monkeypatch.setattr(pages.Here, "_piece", spy_piece)
     monkeypatch.setattr(deps, "pieces", spy_pieces)
     for module in ("search", "exports", "feeds"):
         monkeypatch.setattr(f"dossier.{module}.pieces", spy_pieces)
