@@ -10,6 +10,7 @@ import copyreg
 import dataclasses
 import os
 import pickle
+import secrets
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -50,6 +51,12 @@ class Cache:
     stored: dict = field(default_factory=dict, repr=False)
     """(part, shard) -> the entries read from that shard file (see SHARDED): unchanged
     shards are not written again (not saved itself)."""
+    lineage: tuple = ()
+    """(token, number of logs) of the base and logs that hold ``state`` and ``fragments``
+    (see LOGGED); saved in cache.pickle, which is written after them."""
+    on_disk: tuple | None = field(default=None, repr=False)
+    """(token, logs, bytes of logs, bytes of the base, state, fragments) as they are on
+    disk: the next save writes only what differs from them (not saved itself)."""
 
 
 def _rebuild(cls: type, values: tuple):
@@ -104,8 +111,9 @@ def _load(path: Path, kind: type):
     return found if isinstance(found, kind) else None
 
 
-def _dump(path: Path, value) -> None:
-    """Pickle atomically (write a temporary file, rename); a failure never fails the build."""
+def _dump(path: Path, value) -> bool:
+    """Pickle atomically (write a temporary file, rename); a failure never fails the build
+    (it returns False)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -113,7 +121,8 @@ def _dump(path: Path, value) -> None:
             pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
     except OSError:
-        pass
+        return False
+    return True
 
 
 SHARDED = {"parsed": "records", "markdown": "markdown"}
@@ -126,6 +135,8 @@ SHARDS = 64
 def _shard(part: str, key) -> int:
     if part == "parsed":                                   # a hex digest
         return int(key[:2], 16) % SHARDS
+    if len(key) == 2 and isinstance(key[1], str):          # (inline, text): no repr
+        return zlib.crc32(key[1].encode("utf-8", "surrogatepass")) % SHARDS
     return zlib.crc32(repr(key).encode("utf-8", "surrogatepass")) % SHARDS
 
 
@@ -134,15 +145,104 @@ def _scope(cache: Cache, part: str) -> tuple:
     return (cache.code, cache.site_digest if part == "parsed" else "")
 
 
+BASE, LOGS = "state/base.pickle", "state"
+"""The last build's state and fragments (together: they share their dependency keys),
+about 120 MB at 10,000 events. A save that is not a clean build appends a log of what
+changed (an edit: some pages' memos, the pieces it re-rendered, the ones it dropped)
+instead of writing them again; the logs are folded into a new base once they weigh a
+LOG_SHARE of it, or number MAX_LOGS."""
+MAX_LOGS = 32
+LOG_SHARE = 0.25
+"""Logs are folded into a new base once their bytes reach this share of the base's."""
+_MISSING = object()
+_STATE_PARTS = ("inputs", "kinds", "indexes", "pages", "files")
+
+
+def _log_path(folder: Path, number: int) -> Path:
+    return folder / LOGS / f"log-{number:03d}.pickle"
+
+
+def _changes(old: dict, new: dict) -> tuple[dict, tuple]:
+    """(entries new or different, keys removed) from ``old`` to ``new`` (values are
+    compared by equality, which is quick for the same object: most are)."""
+    get = old.get
+    return ({key: value for key, value in new.items()
+             if (was := get(key, _MISSING)) is not value and was != value},
+            tuple(old.keys() - new.keys()))
+
+
+def _apply(entries: dict, change: tuple[dict, tuple]) -> None:
+    updates, removed = change
+    for key in removed:
+        entries.pop(key, None)
+    entries.update(updates)
+
+
+def _read_lineage(folder: Path, cache: Cache) -> Cache:
+    """``cache`` with the state and fragments of its lineage: the base and every log, or
+    none of them (no state, no fragments: every page is rendered) if one is missing."""
+    empty = replace(cache, state=None, fragments={}, lineage=(), on_disk=None)
+    if len(cache.lineage) != 2:
+        return empty
+    token, logs = cache.lineage
+    base = _load(folder / BASE, tuple)
+    if base is None or len(base) != 3 or base[0] != token or not isinstance(base[1], State):
+        return empty
+    state, fragments = base[1], base[2]
+    parts = {name: dict(getattr(state, name)) for name in _STATE_PARTS}
+    log_bytes = 0
+    for number in range(1, logs + 1):
+        path = _log_path(folder, number)
+        log = _load(path, tuple)
+        if log is None or len(log) != 3 or log[:2] != (token, number):
+            return empty
+        for name in _STATE_PARTS:
+            _apply(parts[name], log[2][name])
+        _apply(fragments, log[2]["fragments"])
+        log_bytes += path.stat().st_size
+    state = State(**parts)
+    size = (folder / BASE).stat().st_size
+    return replace(cache, state=state, fragments=fragments,
+                   on_disk=(token, logs, log_bytes, size, state, dict(fragments)))
+
+
+def _write_lineage(folder: Path, cache: Cache) -> Cache:
+    """Write the state and fragments as a log on what is on disk, or as a new base;
+    return ``cache`` with its new lineage (unchanged if writing failed)."""
+    if cache.state is None:
+        return replace(cache, lineage=(), on_disk=None)
+    known = cache.on_disk
+    if known is not None and known[1] < MAX_LOGS and known[2] < known[3] * LOG_SHARE:
+        token, logs, log_bytes, size, state, fragments = known
+        change = {name: _changes(getattr(state, name), getattr(cache.state, name))
+                  for name in _STATE_PARTS}
+        change["fragments"] = _changes(fragments, cache.fragments)
+        path = _log_path(folder, logs + 1)
+        if not _dump(path, (token, logs + 1, change)):
+            return replace(cache, lineage=(), on_disk=None)
+        return replace(cache, lineage=(token, logs + 1), on_disk=(
+            token, logs + 1, log_bytes + path.stat().st_size, size, cache.state,
+            dict(cache.fragments)))
+    token = secrets.token_hex(8)
+    if not _dump(folder / BASE, (token, cache.state, cache.fragments)):
+        return replace(cache, lineage=(), on_disk=None)
+    for stale in (folder / LOGS).glob("log-*.pickle"):
+        _remove(stale)
+    return replace(cache, lineage=(token, 0), on_disk=(
+        token, 0, 0, (folder / BASE).stat().st_size, cache.state, dict(cache.fragments)))
+
+
 def load_cache(folder: Path) -> Cache:
     """The cache in ``folder``, or an empty one if it is missing, stale or corrupt.
 
     Shards written under another code version (or, for records, another dossier.yaml)
-    or unreadable are ignored."""
+    or unreadable are ignored, and so are a state and fragments whose base or logs are
+    not all there."""
     code = code_digest()
     cache = _load(folder / FILE, Cache)
     if cache is None or cache.code != code:
         return Cache(code)
+    cache = _read_lineage(folder, cache)
     parts: dict[str, dict] = {part: {} for part in SHARDED}
     stored = {}
     for part, name in SHARDED.items():
@@ -155,9 +255,10 @@ def load_cache(folder: Path) -> Cache:
     return replace(cache, stored=stored, **parts)
 
 
-def save_cache(folder: Path, cache: Cache) -> None:
-    """Write the cache, the sharded parts only where a shard changed; a failure to write
-    it never fails the build."""
+def save_cache(folder: Path, cache: Cache) -> Cache:
+    """Write the cache, the sharded parts only where a shard changed and the state as a
+    log where one will do; a failure to write it never fails the build. Returns the cache
+    as it now is on disk (to save again later)."""
     for part, name in SHARDED.items():
         shards: dict[int, dict] = {}
         for key, value in getattr(cache, part).items():
@@ -171,7 +272,10 @@ def save_cache(folder: Path, cache: Cache) -> None:
                 _dump(path, (_scope(cache, part), entries))
             else:
                 _remove(path)
-    _dump(folder / FILE, replace(cache, stored={}, **{part: {} for part in SHARDED}))
+    cache = _write_lineage(folder, cache)               # first: cache.pickle names it
+    _dump(folder / FILE, replace(cache, stored={}, state=None, fragments={}, on_disk=None,
+                                 **{part: {} for part in SHARDED}))
+    return cache
 
 
 def _same(stored: dict | None, entries: dict) -> bool:

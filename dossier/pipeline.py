@@ -181,7 +181,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
               f"{len(dossier.quotes)} quotes")
     if use_cache:
         if rendered or written or removed or previous is None:
-            save_cache(project.cache, cache)
+            cache = save_cache(project.cache, cache)
         if fingerprint is not None:
             save_stamp(project.cache, Stamp(fingerprint, str(project.out.resolve()), build_id,
                                             total, counts, tuple(warnings)))

@@ -273,3 +273,58 @@ def test_validation_outcomes_come_from_the_cache_with_their_warnings(real, monke
     calls.clear()
     pipeline.build(Project.at(real))
     assert len(calls) == len(list((real / "content/events").glob("*.md"))) - 1  # not the draft
+
+
+def test_a_chain_of_edits_is_logged_then_folded_and_stays_exact(real, tmp_path, monkeypatch):
+    """Each edit's build appends a log of what changed to the stored state instead of
+    writing it all again; the logs read back give exactly the build's own state and
+    fragments; past MAX_LOGS they are folded into a new base; and after every step the
+    site is a clean build's bytes."""
+    from dossier import cache as cache_
+    from dossier import pipeline
+    from dossier.project import Project
+    monkeypatch.setattr(cache_, "MAX_LOGS", 3)
+    monkeypatch.setattr(cache_, "LOG_SHARE", 100)        # this dossier is tiny: fold by count
+    project = Project.at(real, jobs=1)
+    folder = real / ".dossier-cache"
+    pipeline.build(project)
+    base = (folder / cache_.BASE).stat().st_mtime_ns
+    steps = ["event body", "profile", "quote edited", "file added", "source"]
+    for number, name in enumerate(steps, 1):
+        EDITS[name](real)
+        report = pipeline.build(project)
+        logs = sorted(p.name for p in (folder / cache_.LOGS).glob("log-*.pickle"))
+        if number <= 3:
+            assert logs == [f"log-{n:03d}.pickle" for n in range(1, number + 1)]
+            assert (folder / cache_.BASE).stat().st_mtime_ns == base   # not written again
+        else:                                             # folded at the fourth save
+            assert logs == [f"log-{n:03d}.pickle" for n in range(1, number - 3)]
+        read = cache_.load_cache(folder)
+        assert read.state == report.cache.state
+        assert read.fragments == report.cache.fragments
+        assert snapshot(real / "site") == clean_build(real, tmp_path / f"clean-{number}")
+
+
+def test_a_missing_or_corrupt_log_is_never_half_trusted(real, tmp_path, monkeypatch):
+    """Without every log, the stored state and fragments are dropped as a whole (pieces
+    that an edit in a lost log made stale must not come back), and the build is exact."""
+    from dossier import cache as cache_
+    monkeypatch.setattr(cache_, "LOG_SHARE", 100)        # this dossier is tiny: keep logs
+    folder = real / ".dossier-cache"
+    assert build(real).code == 0
+    EDITS["profile"](real)
+    assert build(real).code == 0
+    EDITS["event body"](real)
+    assert build(real).code == 0
+    assert cache_.load_cache(folder).state is not None
+    (folder / cache_.LOGS / "log-001.pickle").write_bytes(b"garbage")
+    read = cache_.load_cache(folder)
+    assert read.state is None and read.fragments == {}
+    assert read.parsed                                   # the records are still there
+    EDITS["organization"](real)
+    assert build(real).code == 0
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+    (folder / cache_.BASE).unlink()
+    EDITS["source"](real)
+    assert build(real).code == 0
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean2")
