@@ -74,14 +74,15 @@ def changed_keys(old: State | None, inputs: dict[str, str], kinds: dict[str, str
                           for k in ("code", "templates", "site")):
         return EVERYTHING
     changed: set[str] = set()
-    for key in old.inputs.keys() | inputs.keys():
-        if key.startswith("rec:") and old.inputs.get(key) != inputs.get(key):
+    old_inputs, old_indexes = old.inputs, old.indexes
+    differing = [key for key, value in inputs.items() if old_inputs.get(key) != value]
+    for key in differing + list(old_inputs.keys() - inputs.keys()):
+        if key.startswith("rec:"):
             changed.add(key)
             slug = key[4:]
             changed.add(f"all:{kinds.get(slug) or old.kinds.get(slug)}")
-    for key in old.indexes.keys() | indexes.keys():
-        if old.indexes.get(key) != indexes.get(key):
-            changed.add(key)
+    changed.update(key for key, value in indexes.items() if old_indexes.get(key) != value)
+    changed.update(old_indexes.keys() - indexes.keys())
     return changed
 
 
