@@ -53,7 +53,7 @@ class Cache:
     shards are not written again (not saved itself)."""
     lineage: tuple = ()
     """(token, number of logs) of the base and logs that hold ``state`` and ``fragments``
-    (see LOGGED); saved in cache.pickle, which is written after them."""
+    (see BASE); saved in cache.pickle, which is written after them."""
     on_disk: tuple | None = field(default=None, repr=False)
     """(token, logs, bytes of logs, bytes of the base, state, fragments) as they are on
     disk: the next save writes only what differs from them (not saved itself)."""

@@ -203,10 +203,9 @@ class Here:
             graph = structured.home_graph(self, self.dossier)
         elif kind == "quotes":                   # one cached piece per quote
             self.deps.add("all:event")
-            piece = self._piece
-            return structured.script_of([
-                piece("jsonld-quote", lambda q: structured.safe_json(structured.quotation(self, q)),
-                      (q,)) for q in self.dossier.quotes])
+            node = lambda q: structured.safe_json(structured.quotation(self, q))  # noqa: E731
+            return structured.script_of([self._piece("jsonld-quote", node, (q,))
+                                         for q in self.dossier.quotes])
         else:
             graph = structured.page_graph(self, record or "", "")
         return structured.script(graph)
