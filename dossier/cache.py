@@ -25,6 +25,20 @@ FILE = "cache.pickle"
 _CODE = Path(__file__).resolve().parent
 
 
+@dataclass(frozen=True)
+class OnDisk:
+    """What the stored base and logs (see BASE) add up to."""
+
+    token: str
+    """Names the base; every log carries it."""
+    logs: int
+    log_bytes: int
+    base_bytes: int
+    state: State
+    fragments: dict
+    """A copy: the next build's store must be free to change without changing this."""
+
+
 @dataclass
 class Cache:
     """What one build hands to the next."""
@@ -54,9 +68,9 @@ class Cache:
     lineage: tuple = ()
     """(token, number of logs) of the base and logs that hold ``state`` and ``fragments``
     (see BASE); saved in cache.pickle, which is written after them."""
-    on_disk: tuple | None = field(default=None, repr=False)
-    """(token, logs, bytes of logs, bytes of the base, state, fragments) as they are on
-    disk: the next save writes only what differs from them (not saved itself)."""
+    on_disk: OnDisk | None = field(default=None, repr=False)
+    """The state and fragments as the base and logs on disk hold them: the next save
+    writes only what differs from them (not saved itself)."""
 
 
 def _rebuild(cls: type, values: tuple):
@@ -203,7 +217,7 @@ def _read_lineage(folder: Path, cache: Cache) -> Cache:
     state = State(**parts)
     size = (folder / BASE).stat().st_size
     return replace(cache, state=state, fragments=fragments,
-                   on_disk=(token, logs, log_bytes, size, state, dict(fragments)))
+                   on_disk=OnDisk(token, logs, log_bytes, size, state, dict(fragments)))
 
 
 def _write_lineage(folder: Path, cache: Cache) -> Cache:
@@ -212,23 +226,24 @@ def _write_lineage(folder: Path, cache: Cache) -> Cache:
     if cache.state is None:
         return replace(cache, lineage=(), on_disk=None)
     known = cache.on_disk
-    if known is not None and known[1] < MAX_LOGS and known[2] < known[3] * LOG_SHARE:
-        token, logs, log_bytes, size, state, fragments = known
-        change = {name: _changes(getattr(state, name), getattr(cache.state, name))
+    if known is not None and known.logs < MAX_LOGS and \
+            known.log_bytes < known.base_bytes * LOG_SHARE:
+        change = {name: _changes(getattr(known.state, name), getattr(cache.state, name))
                   for name in _STATE_PARTS}
-        change["fragments"] = _changes(fragments, cache.fragments)
-        path = _log_path(folder, logs + 1)
-        if not _dump(path, (token, logs + 1, change)):
+        change["fragments"] = _changes(known.fragments, cache.fragments)
+        number = known.logs + 1
+        path = _log_path(folder, number)
+        if not _dump(path, (known.token, number, change)):
             return replace(cache, lineage=(), on_disk=None)
-        return replace(cache, lineage=(token, logs + 1), on_disk=(
-            token, logs + 1, log_bytes + path.stat().st_size, size, cache.state,
-            dict(cache.fragments)))
+        return replace(cache, lineage=(known.token, number), on_disk=OnDisk(
+            known.token, number, known.log_bytes + path.stat().st_size, known.base_bytes,
+            cache.state, dict(cache.fragments)))
     token = secrets.token_hex(8)
     if not _dump(folder / BASE, (token, cache.state, cache.fragments)):
         return replace(cache, lineage=(), on_disk=None)
     for stale in (folder / LOGS).glob("log-*.pickle"):
         _remove(stale)
-    return replace(cache, lineage=(token, 0), on_disk=(
+    return replace(cache, lineage=(token, 0), on_disk=OnDisk(
         token, 0, 0, (folder / BASE).stat().st_size, cache.state, dict(cache.fragments)))
 
 
