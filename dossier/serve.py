@@ -29,6 +29,7 @@ from tornado import ioloop, web
 from .errors import ContentErrors, DossierError, UsageError
 from .cache import load_cache, save_cache
 from .pipeline import build
+from .preview import preview
 from .project import Project
 
 POLL_SECONDS = 0.05
@@ -41,6 +42,9 @@ SETTLED_QUIET_SECONDS = 0.01
 """The same, when the watcher saw every written file closed (inotify): a save is whole."""
 OPEN_WRITE_SECONDS = 0.5
 """How long a file left open for writing may hold a rebuild back."""
+PREVIEW_MIN_PAGES = 500
+"""Below this many pages a whole rebuild is about as quick as a preview (tens of
+milliseconds), and a preview costs the browser a second reload."""
 OVERLAY_ID = "dossier-build-errors"
 
 
@@ -71,11 +75,17 @@ class Snapshots:
     def __init__(self, folders: list[Path], ignore: Path):
         self.folders, self.ignore = folders, ignore
         self.seen = snapshot(folders, ignore)
+        self.touched: set[str] = set()
+        """Paths changed since the caller last emptied it."""
 
     def changed(self) -> bool:
         now = snapshot(self.folders, self.ignore)
-        changed, self.seen = now != self.seen, now
-        return changed
+        if now == self.seen:
+            return False
+        self.touched.update(path for path in now.keys() | self.seen.keys()
+                            if now.get(path) != self.seen.get(path))
+        self.seen = now
+        return True
 
     def settled(self) -> bool:
         """Walking cannot tell whether a file is still being written."""
@@ -108,6 +118,9 @@ class Inotify:
         self.ignore = str(ignore.resolve())
         self.dirs: dict[int, str] = {}
         self.writing: set[tuple[int, bytes]] = set()   # modified, not yet closed
+        self.touched: set[str] = set()
+        """Paths changed since the caller last emptied it (a folder's own path when the
+        folder itself changed)."""
         for top in self.tops:
             self._watch_tree(top)
 
@@ -132,6 +145,9 @@ class Inotify:
                 wd, mask, _, length = struct.unpack_from("iIII", data, offset)
                 name = data[offset + 16:offset + 16 + length].rstrip(b"\0")
                 offset += 16 + length
+                if wd in self.dirs:
+                    self.touched.add(os.path.join(self.dirs[wd], os.fsdecode(name))
+                                     if name else self.dirs[wd])
                 if mask & self._MODIFY:
                     self.writing.add((wd, name))
                 elif mask & (self._CLOSE_WRITE | self._GONE):
@@ -146,6 +162,7 @@ class Inotify:
         for top in self.tops:                          # a watched folder replaced as a whole
             if top not in watched and os.path.isdir(top):
                 self._watch_tree(top)
+                self.touched.add(top)
                 changed = True
         return changed
 
@@ -187,20 +204,72 @@ def inject(page: bytes, panel: bytes) -> bytes:
 
 
 class DevSite:
-    """The served site: builds, remembers the last errors, decides when to rebuild."""
+    """The served site: builds, remembers the last errors, decides when to rebuild.
+
+    With ``background``, the rebuild that follows a preview runs in a thread, so that the
+    server answers the browser's reload of the previewed page meanwhile; ``notify`` must
+    then be safe to call from that thread."""
 
     def __init__(self, project: Project, out: TextIO, err: TextIO,
-                 notify: Callable[[str], None] = lambda path: None):
+                 notify: Callable[[str], None] = lambda path: None, background: bool = False):
         self.project, self.out, self.err, self.notify = project, out, err, notify
         self.watched = [p for p in (project.content, project.templates, project.assets)
                         if p.is_dir()]
         self.cache = None
+        self.dossier = None
+        """The last good build's linked dossier (what a preview patches)."""
         self.errors: list[str] = []
         self.changes = watcher(self.watched, project.out)
         self.changed_at: float | None = None
         self.first_change_at: float | None = None
+        self.background = background
+        self.worker: threading.Thread | None = None
+
+    def busy(self) -> bool:
+        """True while the rebuild after a preview runs in the background."""
+        return self.worker is not None and self.worker.is_alive()
+
+    def finish(self) -> None:
+        """Wait for a rebuild running in the background."""
+        if self.worker is not None:
+            self.worker.join()
 
     def rebuild(self) -> None:
+        """Preview the pages of an edit when it can (preview.py), then build; on failure
+        keep the last good site and show the errors."""
+        touched, self.changes.touched = self.changes.touched, set()
+        state = self.cache.state if self.cache is not None else None
+        if (state is not None and len(state.pages) >= PREVIEW_MIN_PAGES
+                and self.dossier is not None and not self.errors):
+            if self._preview(touched):
+                if self.background:
+                    self.worker = threading.Thread(target=self._build, name="dossier-rebuild",
+                                                   daemon=True)
+                    self.worker.start()
+                else:
+                    self._build()
+                return
+        self._build()
+
+    def _preview(self, touched: set[str]) -> bool:
+        started = time.perf_counter()
+        try:
+            done = preview(self.project, self.cache, self.dossier, touched)
+        except DossierError:
+            return False                                  # the build reports it properly
+        except Exception:  # a bug must not stop the server: say so and build instead
+            print("preview failed (please report); rebuilding everything:\n"
+                  + traceback.format_exc(), file=self.err, flush=True)
+            return False
+        if done is None:
+            return False
+        self.cache = done.cache
+        print(f"previewed in {(time.perf_counter() - started) * 1000:.0f} ms: "
+              f"{', '.join(done.urls)}; rebuilding the rest", file=self.out, flush=True)
+        self.notify("*")
+        return True
+
+    def _build(self) -> None:
         """Build now; on failure keep the last good site and show the errors."""
         started = time.perf_counter()
         try:  # the first build may start from the disk cache; later ones keep it in memory
@@ -221,6 +290,7 @@ class DevSite:
               f"{' …' if len(report.changed_urls) > 6 else ''}), {report.rendered} pages "
               f"rendered, {report.total - report.written} unchanged", file=self.out, flush=True)
         self.cache = report.cache or load_cache(self.project.cache)
+        self.dossier = report.dossier or self.dossier
         if report.written or report.removed or had_errors:
             only_css = all(u.endswith(".css") for u in report.changed_urls) and not had_errors
             self.notify(report.changed_urls[0] if only_css and report.changed_urls else "*")
@@ -238,6 +308,8 @@ class DevSite:
         """Called every few milliseconds: rebuild once the files have been still for a moment
         (a short moment when the watcher saw every written file closed, so a save is whole;
         a file held open for writing holds the rebuild back, but not for ever)."""
+        if self.busy():
+            return                       # changes wait in the watcher until it is done
         now = time.monotonic()
         if self.changes.changed():
             self.changed_at = now
@@ -326,7 +398,9 @@ def serve(project: Project, host: str, port: int, open_browser: bool, out: TextI
     """Run the authoring server until Ctrl-C (at any moment, even during the first build)."""
     site = None
     try:
-        site = DevSite(project, out, err, notify=reload_browsers)
+        loop = ioloop.IOLoop.current()
+        site = DevSite(project, out, err, background=True,
+                       notify=lambda path: loop.add_callback(reload_browsers, path))
         site.rebuild()
         url = f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}/index.html"
         print(f"serving {project.out} at {url}  (watching "
@@ -338,6 +412,8 @@ def serve(project: Project, host: str, port: int, open_browser: bool, out: TextI
         pass
     except OSError as error:  # the port is taken, or the address is not ours
         raise UsageError(f"cannot serve on {host}:{port}: {error.strerror or error}") from None
+    if site is not None:
+        site.finish()
     if site is not None and site.cache is not None and not site.errors:
         save_cache(project.cache, site.cache)  # the next `python build.py` starts from here
     print("stopped", file=out, flush=True)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 ORDER = ["errors", "dates", "urls", "yamlmarks", "model", "wikilinks", "fields", "load",
          "validate", "link", "deps", "structured", "charts", "markdown", "pages", "search", "exports", "feeds", "outputs", "render", "incremental", "write", "check",
-         "project", "cache", "pipeline", "scaffold", "serve", "cli"]
+         "project", "cache", "pipeline", "preview", "scaffold", "serve", "cli"]
 PACKAGE = Path(__file__).resolve().parent.parent / "dossier"
 
 
