@@ -251,6 +251,26 @@ def test_two_processes_render_exactly_what_one_does(tmp_path):
     assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
 
 
+def test_a_template_error_in_either_process_fails_the_build_cleanly(tmp_path):
+    """Both processes take pages from one queue: whichever meets the broken template,
+    the build stops with the template's name and line, and writes nothing."""
+    import sys
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from generate import generate
+    generate(tmp_path, 320)
+    for folder in ("templates", "assets"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    person = tmp_path / "templates/person.html"
+    lines = person.read_text("utf-8").split("\n")
+    lines.insert(lines.index("{% block main %}") + 1, "{{ person.no_such_field }}")
+    person.write_text("\n".join(lines), "utf-8")
+    result = run_cli("--root", tmp_path, "--out", tmp_path / "site", "--jobs", "2")
+    assert result.code == 1
+    assert "templates/person.html:7:" in result.err and "no_such_field" in result.err
+    assert not (tmp_path / "site").exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []
+
+
 def test_validation_outcomes_come_from_the_cache_with_their_warnings(real, monkeypatch):
     """An unchanged file is not validated again, but what validating it said is still
     said; a changed dossier.yaml sends every file through validation again."""
