@@ -10,6 +10,7 @@ save always wins. No exception escapes into the event loop.
 
 from __future__ import annotations
 
+import gc
 import html
 import mimetypes
 import os
@@ -396,6 +397,7 @@ def reload_browsers(path: str) -> None:
 def serve(project: Project, host: str, port: int, open_browser: bool, out: TextIO,
           err: TextIO) -> int:
     """Run the authoring server until Ctrl-C (at any moment, even during the first build)."""
+    gc.enable()                          # build.py leaves it off for one-shot commands
     site = None
     try:
         loop = ioloop.IOLoop.current()
