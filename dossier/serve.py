@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import html
+import json
 import mimetypes
 import os
 import struct
@@ -29,6 +30,7 @@ from tornado import ioloop, web
 
 from .errors import ContentErrors, DossierError, UsageError
 from .cache import load_cache, save_cache
+from .outputs import GENERATED
 from .pipeline import build
 from .preview import preview
 from .project import Project
@@ -47,6 +49,23 @@ PREVIEW_MIN_PAGES = 500
 """Below this many pages a whole rebuild is about as quick as a preview (tens of
 milliseconds), and a preview costs the browser a second reload."""
 OVERLAY_ID = "dossier-build-errors"
+SEARCH_INDEX = "assets/search-index.js"
+MAX_LISTED = 200
+"""More changed pages than this (a template edit) reload every tab, not a long list."""
+PAGES = "dossier-pages:"
+"""Reload message path prefix: a JSON list of the pages that changed (see RELOAD_PLUGIN)."""
+RELOAD_PLUGIN = (
+    b'<script>window.LiveReloadPluginDossier=function(){};'
+    b'LiveReloadPluginDossier.identifier="dossier";LiveReloadPluginDossier.version="1.0";'
+    b'LiveReloadPluginDossier.prototype.reload=function(path){'
+    b'if(path.indexOf("' + PAGES.encode() + b'")!==0)return false;'
+    b'var here=decodeURIComponent(location.pathname).replace(/^\\/+/,"");'
+    b'if(here===""||here.slice(-1)==="/")here+="index.html";'
+    b'return JSON.parse(path.slice(' + str(len(PAGES)).encode() + b')).indexOf(here)<0;};'
+    b'</script>')
+"""A livereload.js plugin, put in every served page before livereload.js loads: told
+which pages changed, a tab reloads only if its own page is one of them (livereload.js
+alone reloads every tab for every change)."""
 
 
 def snapshot(folders: list[Path], ignore: Path) -> dict[str, tuple[int, int, int]]:
@@ -197,6 +216,24 @@ def overlay(messages: list[str]) -> bytes:
     ).encode()
 
 
+def reload_path(changed) -> str:
+    """What browsers are told after these files were written: a stylesheet's path (it is
+    swapped in place), PAGES with the pages among them (only tabs showing one of those
+    reload; the search index counts for the search page), or '*' when a file that every
+    page may load changed (every tab reloads). Data files no page loads (dossier.json,
+    the CSV files, the feed, ...) reload nothing."""
+    if changed and all(url.endswith(".css") for url in changed):
+        return changed[0]
+    downloads = {url for url, _ in GENERATED} - {SEARCH_INDEX}
+    if any(not url.endswith(".html") and url not in downloads and url != SEARCH_INDEX
+           for url in changed):
+        return "*"
+    pages = [url for url in changed if url.endswith(".html")]
+    if SEARCH_INDEX in changed:
+        pages.append("search.html")
+    return "*" if len(pages) > MAX_LISTED else PAGES + json.dumps(pages)
+
+
 def inject(page: bytes, panel: bytes) -> bytes:
     """Put the panel right after the <body> tag (or at the start of a page without one)."""
     start = page.find(b"<body")
@@ -267,7 +304,7 @@ class DevSite:
         self.cache = done.cache
         print(f"previewed in {(time.perf_counter() - started) * 1000:.0f} ms: "
               f"{', '.join(done.urls)}; rebuilding the rest", file=self.out, flush=True)
-        self.notify("*")
+        self.notify(reload_path(done.urls))
         return True
 
     def _build(self) -> None:
@@ -293,8 +330,7 @@ class DevSite:
         self.cache = report.cache or load_cache(self.project.cache)
         self.dossier = report.dossier or self.dossier
         if report.written or report.removed or had_errors:
-            only_css = all(u.endswith(".css") for u in report.changed_urls) and not had_errors
-            self.notify(report.changed_urls[0] if only_css and report.changed_urls else "*")
+            self.notify("*" if had_errors or report.removed else reload_path(report.changed_urls))
 
     def _failed(self, messages: list[str]) -> None:
         self.errors = messages
@@ -344,6 +380,7 @@ class DevSite:
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if kind == "text/html":
             kind = "text/html; charset=utf-8"
+            body = body.replace(b"</head>", RELOAD_PLUGIN + b"</head>", 1)
             if self.errors:
                 body = inject(body, overlay(self.errors))
         return status, kind, body

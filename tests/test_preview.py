@@ -109,7 +109,9 @@ def test_a_body_edit_writes_its_page_before_the_rebuild(real, tmp_path, previews
     assert snapshot(real / "site") == expected            # and the rebuild finished the rest
     rebuilt = dev.lines("rebuilt in")[-1]
     assert PAGE not in rebuilt and "dossier.html" in rebuilt   # not written twice
-    assert dev.told == ["*", "*"]
+    assert dev.told[0] == f'dossier-pages:["{PAGE}"]'            # its tabs reload now,
+    assert len(dev.told) == 2 and PAGE not in dev.told[1]           # and not a second time
+    assert "dossier.html" in dev.told[1]
     assert not dev.site.busy()
 
 
@@ -164,5 +166,5 @@ def test_a_preview_the_rebuild_never_followed_is_not_trusted(real, tmp_path, pre
 def test_small_dossiers_rebuild_without_a_preview(real, tmp_path):
     dev = Dev(real)
     dev.save(lambda: append_to_body(real / EVENT, "A new paragraph."))
-    assert dev.lines("previewed in") == [] and dev.told == ["*"]
+    assert dev.lines("previewed in") == [] and len(dev.told) == 1 and PAGE in dev.told[0]
     assert snapshot(real / "site") == clean(real, tmp_path)

@@ -327,3 +327,41 @@ def test_rebuild_waits_as_long_as_the_watcher_needs(monkeypatch, sees_writes, wh
     assert getattr(serve, waits) <= waited < getattr(serve, waits) + 2 * step
     site.poll()
     assert len(built) == 1                    # one save, one rebuild
+
+
+@pytest.mark.parametrize("changed, told", [
+    (["assets/style.css"], "assets/style.css"),                       # swapped in place
+    (["events/a.html", "dossier.html", "dossier.json"],
+     'dossier-pages:["events/a.html", "dossier.html"]'),               # downloads reload nothing
+    (["events/a.html", "assets/search-index.js"],
+     'dossier-pages:["events/a.html", "search.html"]'),
+    (["index.html", "assets/dossier.js"], "*"),                       # every page loads it
+    ([f"events/{n}.html" for n in range(201)], "*"),                  # a template edit
+])
+def test_browsers_are_told_which_pages_changed(changed, told):
+    from dossier.serve import reload_path
+    assert reload_path(changed) == told
+
+
+def test_a_save_reloads_only_the_tabs_whose_page_changed(served, project, browser):
+    """Real Chromium, three tabs: the edited event's page and the single-file edition
+    reload; Who's who, which does not show the event's body, stays as it was."""
+    tabs = {}
+    for path in ("events/2025-11-03-break.html", "dossier.html", "people.html"):
+        tab = browser.new_page()
+        tab.goto(f"http://127.0.0.1:{served.port}/{path}")
+        tab.wait_for_function("() => window.LiveReload && window.LiveReload.pluginIdentifiers"
+                              " && window.LiveReload.pluginIdentifiers.dossier")
+        tabs[path] = tab
+    time.sleep(0.5)                                  # livereload.js connects its socket
+    for tab in tabs.values():
+        tab.evaluate("() => { window.__before = true; }")
+    edit(project, EVENT, "announced the break", "announced the rupture")
+    for path in ("events/2025-11-03-break.html", "dossier.html"):
+        tabs[path].wait_for_function("() => document.body.innerText.includes('announced the rupture')",
+                                     timeout=10000)
+        assert tabs[path].evaluate("() => window.__before") is None
+    time.sleep(1)
+    assert tabs["people.html"].evaluate("() => window.__before") is True
+    for tab in tabs.values():
+        tab.close()
