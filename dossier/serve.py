@@ -280,14 +280,28 @@ class DevSite:
         if (state is not None and len(state.pages) >= PREVIEW_MIN_PAGES
                 and self.dossier is not None and not self.errors):
             if self._preview(touched):
-                if self.background:
-                    self.worker = threading.Thread(target=self._build, name="dossier-rebuild",
-                                                   daemon=True)
-                    self.worker.start()
-                else:
-                    self._build()
+                self._then(self._build)
                 return
         self._build()
+        if self.dossier is None and self.cache is not None and not self.errors:
+            self._then(self._warm)
+
+    def _then(self, job: Callable[[], None]) -> None:
+        """Run a job next: in a thread with ``background``, else at once."""
+        if not self.background:
+            job()
+            return
+        self.worker = threading.Thread(target=job, name="dossier-rebuild", daemon=True)
+        self.worker.start()
+
+    def _warm(self) -> None:
+        """Link the dossier behind a build that found nothing to do (serve started on an
+        up-to-date site), so that the first save can be previewed too. Writes nothing."""
+        try:
+            report = build(self.project, cache=self.cache, use_cache=False)
+        except Exception:  # noqa: BLE001 - the next save's build reports any problem
+            return
+        self.cache, self.dossier = report.cache or self.cache, report.dossier
 
     def _preview(self, touched: set[str]) -> bool:
         started = time.perf_counter()

@@ -168,3 +168,14 @@ def test_small_dossiers_rebuild_without_a_preview(real, tmp_path):
     dev.save(lambda: append_to_body(real / EVENT, "A new paragraph."))
     assert dev.lines("previewed in") == [] and len(dev.told) == 1 and PAGE in dev.told[0]
     assert snapshot(real / "site") == clean(real, tmp_path)
+
+
+def test_serve_started_on_an_up_to_date_site_previews_the_first_save(real, tmp_path, previews):
+    assert run_cli("--root", real).code == 0            # nothing left to do when serve starts
+    dev = Dev(real, background=True)
+    assert dev.lines("built in")[0].startswith("built in") and " 0 files written" in dev.lines("built in")[0]
+    dev.site.finish()                                   # the dossier is linked meanwhile
+    assert dev.site.dossier is not None and dev.told == []
+    dev.save(lambda: append_to_body(real / EVENT, "A new paragraph."))
+    assert PAGE in dev.lines("previewed in")[0]
+    assert snapshot(real / "site") == clean(real, tmp_path)
