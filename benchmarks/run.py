@@ -77,7 +77,8 @@ def serve_latency(root: Path, runs: int) -> tuple[list[float], list[float]]:
         port = s.getsockname()[1]
     proc = subprocess.Popen([sys.executable, str(REPO / "build.py"), "serve", "--root",
                              str(root), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            preexec_fn=_ctrl_c_stops)
     lines: list[tuple[float, str]] = []
 
     def collect() -> None:
@@ -109,8 +110,18 @@ def serve_latency(root: Path, runs: int) -> tuple[list[float], list[float]]:
                 all_times.append(done()[0] - started)
         return page_times, all_times
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(30)
+        proc.send_signal(signal.SIGINT)      # Ctrl-C, as an author stops it
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+
+
+def _ctrl_c_stops() -> None:
+    """A benchmark started in the background (``run.py &``) ignores Ctrl-C, and so would
+    the server it starts: give the server Ctrl-C back."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def floor(root: Path, runs: int) -> dict:

@@ -47,7 +47,7 @@ OPEN_WRITE_SECONDS = 0.5
 """How long a file left open for writing may hold a rebuild back."""
 PREVIEW_MIN_PAGES = 500
 """Below this many pages a whole rebuild is about as quick as a preview (tens of
-milliseconds), and a preview costs the browser a second reload."""
+milliseconds), so a save takes the one path that does everything."""
 OVERLAY_ID = "dossier-build-errors"
 SEARCH_INDEX = "assets/search-index.js"
 MAX_LISTED = 200
@@ -246,7 +246,7 @@ class DevSite:
 
     With ``background``, the rebuild that follows a preview runs in a thread, so that the
     server answers the browser's reload of the previewed page meanwhile; ``notify`` must
-    then be safe to call from that thread."""
+    then be safe to call from that thread. Saves made meanwhile wait in the watcher."""
 
     def __init__(self, project: Project, out: TextIO, err: TextIO,
                  notify: Callable[[str], None] = lambda path: None, background: bool = False):
@@ -264,7 +264,8 @@ class DevSite:
         self.worker: threading.Thread | None = None
 
     def busy(self) -> bool:
-        """True while the rebuild after a preview runs in the background."""
+        """True while a rebuild after a preview, or the linking of an up-to-date dossier
+        when serve starts (``_warm``), runs in the background."""
         return self.worker is not None and self.worker.is_alive()
 
     def finish(self) -> None:
