@@ -43,6 +43,16 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
+@pytest.fixture
+def real(tmp_path: Path) -> Path:
+    """A copy of the real dossier with its own templates and assets (participants,
+    related events, conflicts, wikilinks: every kind of cross-reference)."""
+    root = tmp_path / "real"
+    for folder in ("content", "templates", "assets"):
+        shutil.copytree(REPO / folder, root / folder)
+    return root
+
+
 def build(root: Path, *extra: str) -> Run:
     return run_cli("--root", root, "--out", root / "site", *extra)
 

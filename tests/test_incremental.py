@@ -8,15 +8,6 @@ import pytest
 from conftest import REPO, build, run_cli, snapshot
 
 
-@pytest.fixture
-def real(tmp_path) -> Path:
-    """A copy of the real dossier with its own templates and assets."""
-    root = tmp_path / "real"
-    for folder in ("content", "templates", "assets"):
-        shutil.copytree(REPO / folder, root / folder)
-    return root
-
-
 def replace_in(path: Path, old: str, new: str) -> None:
     text = path.read_text("utf-8")
     assert old in text, (path, old)

@@ -29,15 +29,6 @@ A new event, mentioned nowhere else.
 PAGE = "events/2025-11-06-congress-declares-sheinbaum-persona-non-grata.html"
 
 
-@pytest.fixture
-def real(tmp_path) -> Path:
-    """A copy of the real dossier (participants, related events, conflicts, wikilinks)."""
-    root = tmp_path / "real"
-    for folder in ("content", "templates", "assets"):
-        shutil.copytree(REPO / folder, root / folder)
-    return root
-
-
 def append_to_body(path: Path, text: str) -> None:
     path.write_text(path.read_text("utf-8").rstrip("\n") + f"\n\n{text}\n", "utf-8")
 
