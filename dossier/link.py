@@ -312,10 +312,10 @@ def _texts(content: Content, events: tuple[Event, ...]):
 
 def _mentions(content: Content, events, check: _Checker) -> dict[Slug, tuple[Backlink, ...]]:
     mentions = defaultdict(list)
-    for owner, page, title, kind, field, text, line, is_body in _texts(content, events):
+    for owner, page, title, kind, where_field, text, line, is_body in _texts(content, events):
         for target, offset in forbidden_targets(text):
             where = (line or 1) + offset if is_body else line
-            check.problem(owner, where, field, f"link target '{target}' is not allowed: link "
+            check.problem(owner, where, where_field, f"link target '{target}' is not allowed: link "
                           "to pages of the dossier with [[slug]], and elsewhere with a full "
                           "https:// address")
         for wikilink in find_wikilinks(text):
@@ -324,7 +324,7 @@ def _mentions(content: Content, events, check: _Checker) -> dict[Slug, tuple[Bac
                 continue
             if target is None:
                 where = (line or 1) + wikilink.line if is_body else line
-                check.problem(owner, where, field, f"unknown link target '[[{wikilink.target}]]'"
+                check.problem(owner, where, where_field, f"unknown link target '[[{wikilink.target}]]'"
                               + did_you_mean(wikilink.target, check.entities))
             elif page != page_url(KIND_OF[type(target)], target.slug):
                 mentions[target.slug].append((page, title, kind, None, _owner_slug(owner)))
