@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 from .cache import Cache
 from .errors import ContentProblem
-from .incremental import PageMemo, digest
+from .incremental import PageMemo, State, digest
 from .link import Dossier, Event
 from .load import decode, load_templates, parse_record, read_bytes
 from .pages import event_page
@@ -29,7 +29,7 @@ from .render import make_environment, render_page
 from .urls import Slug, Url
 from .validate import is_draft, validate_event
 from .wikilinks import find_wikilinks, forbidden_targets
-from .write import update_site
+from .write import update_site, write_pages
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,8 @@ class Preview:
 
     urls: tuple[Url, ...]
     """The pages written."""
+    bodies: dict[Slug, str]
+    """The new bodies, by event."""
     cache: Cache
     """The previous build's cache, with the written pages' digests and the new marker:
     the rebuild that follows starts from it."""
@@ -125,16 +127,45 @@ def preview(project: Project, cache: Cache, dossier: Dossier, paths: set[str]) -
     bodies = edited_bodies(project, dossier, paths)
     if bodies is None:
         return None
-    dossier = with_bodies(dossier, bodies)
+    rendered = _render(project, state, with_bodies(dossier, bodies), bodies, cache.markdown)
+    memos = {url: memo for url, (_, memo) in rendered.items()}
+    build_id = digest(f"{cache.build_id} preview {sorted((u, m.digest) for u, m in memos.items())}"
+                      .encode())
+    update_site(project.out, {url: html for url, (html, _) in rendered.items()}, set(), build_id)
+    return Preview(tuple(sorted(rendered)), bodies, replace(
+        cache, build_id=build_id, state=replace(state, pages={**state.pages, **memos})))
+
+
+def preview_ahead(project: Project, state: State, dossier: Dossier, pending: dict[Slug, str],
+                  paths: set[str]) -> tuple[dict[Slug, str], dict[Url, PageMemo]] | None:
+    """While the rebuild after a preview runs: write the pages of events whose body alone
+    changed since ``dossier`` with the ``pending`` bodies (those that rebuild is making),
+    and return the new bodies and the written pages' memos (``ahead``: for the state once
+    that rebuild is done). The marker is left to that rebuild, which owns the folder."""
+    base = with_bodies(dossier, pending)
+    bodies = edited_bodies(project, base, paths)
+    if bodies is None:
+        return None
+    rendered = _render(project, state, with_bodies(dossier, {**pending, **bodies}), bodies, {})
+    write_pages(project.out, {url: html for url, (html, _) in rendered.items()})
+    return bodies, {url: memo for url, (_, memo) in rendered.items()}
+
+
+def ahead(state: State, memos: dict[Url, PageMemo], slugs) -> State:
+    """The state of a build, once pages were written after it started: their memos are
+    the written bytes', and their records' inputs unknown, so that the next build renders
+    again everything that shows those records (whatever the content is by then)."""
+    return replace(state, pages={**state.pages, **memos},
+                   inputs={**state.inputs, **{f"rec:{slug}": "" for slug in slugs}})
+
+
+def _render(project: Project, state: State, dossier: Dossier, bodies: dict[Slug, str],
+            memo: dict) -> dict[Url, tuple[bytes, PageMemo]]:
+    """The edited events' pages from the patched dossier: {url: (bytes, memo)}."""
     env = make_environment(load_templates(project.templates))
-    pages, memos = {}, dict(state.pages)
+    rendered = {}
     for slug in sorted(bodies):
         spec = event_page(dossier, dossier.event_index[slug])
-        html, deps = render_page(env, dossier, spec, cache.markdown, {})
-        pages[spec.url] = html
-        memos[spec.url] = PageMemo(deps, state.pages[spec.url].signature, digest(html))
-    build_id = digest(f"{cache.build_id} preview {sorted((u, memos[u].digest) for u in pages)}"
-                      .encode())
-    update_site(project.out, pages, set(), build_id)
-    return Preview(tuple(sorted(pages)),
-                   replace(cache, build_id=build_id, state=replace(state, pages=memos)))
+        html, deps = render_page(env, dossier, spec, memo, {})
+        rendered[spec.url] = (html, PageMemo(deps, state.pages[spec.url].signature, digest(html)))
+    return rendered

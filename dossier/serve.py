@@ -16,10 +16,12 @@ import json
 import mimetypes
 import os
 import struct
+import sys
 import threading
 import time
 import traceback
 import webbrowser
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, TextIO
 
@@ -32,7 +34,7 @@ from .errors import ContentErrors, DossierError, UsageError
 from .cache import load_cache, save_cache
 from .outputs import GENERATED
 from .pipeline import build
-from .preview import preview
+from .preview import ahead, preview, preview_ahead
 from .project import Project
 
 POLL_SECONDS = 0.05
@@ -244,9 +246,11 @@ def inject(page: bytes, panel: bytes) -> bytes:
 class DevSite:
     """The served site: builds, remembers the last errors, decides when to rebuild.
 
-    With ``background``, the rebuild that follows a preview runs in a thread, so that the
-    server answers the browser's reload of the previewed page meanwhile; ``notify`` must
-    then be safe to call from that thread. Saves made meanwhile wait in the watcher."""
+    With ``background``, builds after the first run in a thread, so that the server
+    answers requests meanwhile (the browser's reload of a previewed page above all);
+    ``notify`` must then be safe to call from that thread. A save made while a build runs
+    is built next; if that build follows a preview and the save too changes only bodies,
+    its pages are previewed at once (``_preview_ahead``)."""
 
     def __init__(self, project: Project, out: TextIO, err: TextIO,
                  notify: Callable[[str], None] = lambda path: None, background: bool = False):
@@ -262,33 +266,56 @@ class DevSite:
         self.first_change_at: float | None = None
         self.background = background
         self.worker: threading.Thread | None = None
+        self.lock = threading.Lock()
+        """Guards the hand-over of a finished build against a preview made meanwhile."""
+        self.pending: dict | None = {}
+        """The bodies on top of ``dossier`` that the build under way makes (None: it makes
+        changes not known here; {} once it has handed its dossier over)."""
+        self.unsettled = False
+        """True from a build's start to the hand-over of its cache and dossier."""
+        self.ahead: dict = {}
+        """Pages written by previews while that build ran: their memos, for its state."""
+        self.ahead_slugs: set[str] = set()
+        self.dirty = False
+        """Saves seen while a build ran, to build next."""
+        self.dirty_bodies: dict | None = {}
+        """The bodies those saves changed, when that is all they changed (else None)."""
 
     def busy(self) -> bool:
-        """True while a rebuild after a preview, or the linking of an up-to-date dossier
-        when serve starts (``_warm``), runs in the background."""
+        """True while a build, or the linking of an up-to-date dossier when serve starts
+        (``_warm``), runs in the background."""
         return self.worker is not None and self.worker.is_alive()
 
     def finish(self) -> None:
-        """Wait for a rebuild running in the background."""
+        """Wait for a build running in the background."""
         if self.worker is not None:
             self.worker.join()
+
+    def start(self) -> None:
+        """The first build, before serving; if it found nothing to do, link the dossier in
+        the background so that the first save can be previewed."""
+        self._build()
+        if self.dossier is None and self.cache is not None and not self.errors:
+            self._then(self._warm)
 
     def rebuild(self) -> None:
         """Preview the pages of an edit when it can (preview.py), then build; on failure
         keep the last good site and show the errors."""
         touched, self.changes.touched = self.changes.touched, set()
+        self.pending = None
+        if self._previewable():
+            self._preview(touched)
+        self._then(self._build)
+
+    def _previewable(self) -> bool:
         state = self.cache.state if self.cache is not None else None
-        if (state is not None and len(state.pages) >= PREVIEW_MIN_PAGES
-                and self.dossier is not None and not self.errors):
-            if self._preview(touched):
-                self._then(self._build)
-                return
-        self._build()
-        if self.dossier is None and self.cache is not None and not self.errors:
-            self._then(self._warm)
+        return (state is not None and len(state.pages) >= PREVIEW_MIN_PAGES
+                and self.dossier is not None and not self.errors)
 
     def _then(self, job: Callable[[], None]) -> None:
         """Run a job next: in a thread with ``background``, else at once."""
+        if job == self._build:
+            self.unsettled = True                # before a preview can look, not once it runs
         if not self.background:
             job()
             return
@@ -297,55 +324,108 @@ class DevSite:
 
     def _warm(self) -> None:
         """Link the dossier behind a build that found nothing to do (serve started on an
-        up-to-date site), so that the first save can be previewed too. Writes nothing."""
+        up-to-date site). Writes nothing."""
+        self.pending = None
         try:
             report = build(self.project, cache=self.cache, use_cache=False)
         except Exception:  # noqa: BLE001 - the next save's build reports any problem
-            return
-        self.cache, self.dossier = report.cache or self.cache, report.dossier
+            report = None
+        self._settle(report and report.cache, report and report.dossier)
 
-    def _preview(self, touched: set[str]) -> bool:
+    def _preview(self, touched: set[str]) -> None:
         started = time.perf_counter()
+        done = self._guarded(lambda: preview(self.project, self.cache, self.dossier, touched))
+        if done is None:
+            return
+        self.cache, self.pending = done.cache, dict(done.bodies)
+        self._previewed(done.urls, started, "rebuilding the rest")
+
+    def _preview_ahead(self, touched: set[str]) -> None:
+        """A save while the build after a preview runs: preview its pages now if it too
+        changes only bodies; the running build's state learns of them when it is done."""
+        started = time.perf_counter()
+        with self.lock:
+            pending, dossier, cache = self.pending, self.dossier, self.cache
+            pending = None if pending is None else dict(pending)
+        done = None
+        if pending is not None and dossier is not None and cache is not None \
+                and cache.state is not None and not self.errors:
+            done = self._guarded(lambda: preview_ahead(self.project, cache.state, dossier,
+                                                       pending, touched))
+        if done is None:
+            self.dirty_bodies = None                      # the next build does it all
+            return
+        bodies, memos = done
+        with self.lock:
+            if self.pending is not None:
+                self.pending.update(bodies)
+            if self.unsettled:                            # its state learns of them when done
+                self.ahead.update(memos)
+                self.ahead_slugs.update(bodies)
+            else:                                         # it has handed over meanwhile
+                self.cache = replace(self.cache, state=ahead(self.cache.state, memos, bodies))
+        if self.dirty_bodies is not None:
+            self.dirty_bodies.update(bodies)
+        self._previewed(tuple(sorted(memos)), started, "building it next")
+
+    def _guarded(self, make):
+        """A preview's result, or None (and the whole build does it) if it fails."""
         try:
-            done = preview(self.project, self.cache, self.dossier, touched)
+            return make()
         except DossierError:
-            return False                                  # the build reports it properly
+            return None                                   # the build reports it properly
         except Exception:  # a bug must not stop the server: say so and build instead
             print("preview failed (please report); rebuilding everything:\n"
                   + traceback.format_exc(), file=self.err, flush=True)
-            return False
-        if done is None:
-            return False
-        self.cache = done.cache
+            return None
+
+    def _previewed(self, urls, started: float, then: str) -> None:
         print(f"previewed in {(time.perf_counter() - started) * 1000:.0f} ms: "
-              f"{', '.join(done.urls)}; rebuilding the rest", file=self.out, flush=True)
-        self.notify(reload_path(done.urls))
-        return True
+              f"{', '.join(urls)}; {then}", file=self.out, flush=True)
+        self.notify(reload_path(urls))
 
     def _build(self) -> None:
         """Build now; on failure keep the last good site and show the errors."""
+        found = None
+        try:
+            found = self._build_once()
+        finally:
+            self._settle(*(found or (None, None)))
+
+    def _build_once(self):
         started = time.perf_counter()
         try:  # the first build may start from the disk cache; later ones keep it in memory
             report = build(self.project, cache=self.cache, use_cache=self.cache is None)
         except ContentErrors as error:
             self._failed([str(p) for p in error.problems])
-            return
+            return None
         except DossierError as error:
             self._failed([str(error)])
-            return
+            return None
         except Exception:  # a bug must not stop the server: show it and keep serving
             self._failed(["internal error (please report):"] +
                          traceback.format_exc().splitlines()[-6:])
-            return
+            return None
         had_errors, self.errors = bool(self.errors), []
         print(f"{'rebuilt' if self.cache is not None else 'built'} in {(time.perf_counter() - started) * 1000:.0f} ms: "
               f"{report.written} files written ({', '.join(report.changed_urls[:6])}"
               f"{' …' if len(report.changed_urls) > 6 else ''}), {report.rendered} pages "
               f"rendered, {report.total - report.written} unchanged", file=self.out, flush=True)
-        self.cache = report.cache or load_cache(self.project.cache)
-        self.dossier = report.dossier or self.dossier
         if report.written or report.removed or had_errors:
             self.notify("*" if had_errors or report.removed else reload_path(report.changed_urls))
+        return report.cache or load_cache(self.project.cache), report.dossier
+
+    def _settle(self, cache, dossier) -> None:
+        """Take on a finished build's cache and dossier (the last ones when it failed), with
+        the pages previews wrote while it ran."""
+        with self.lock:
+            self.cache = cache or self.cache
+            self.dossier = dossier or self.dossier
+            if self.ahead and self.cache is not None and self.cache.state is not None:
+                self.cache = replace(self.cache, state=ahead(self.cache.state, self.ahead,
+                                                             self.ahead_slugs))
+            self.pending, self.ahead, self.ahead_slugs = {}, {}, set()
+            self.unsettled = False
 
     def _failed(self, messages: list[str]) -> None:
         self.errors = messages
@@ -359,15 +439,16 @@ class DevSite:
     def poll(self) -> None:
         """Called every few milliseconds: rebuild once the files have been still for a moment
         (a short moment when the watcher saw every written file closed, so a save is whole;
-        a file held open for writing holds the rebuild back, but not for ever)."""
-        if self.busy():
-            return                       # changes wait in the watcher until it is done
+        a file held open for writing holds the rebuild back, but not for ever). A save
+        made while a build runs is previewed at once when it can be, and built next."""
         now = time.monotonic()
         if self.changes.changed():
             self.changed_at = now
             self.first_change_at = self.first_change_at or now
             return
         if self.changed_at is None:
+            if self.dirty and not self.busy():
+                self._build_next()
             return
         still = now - self.changed_at
         if self.changes.settled():
@@ -375,9 +456,22 @@ class DevSite:
         else:
             ready = still >= QUIET_SECONDS and (
                 not self.changes.sees_writes or now - self.first_change_at >= OPEN_WRITE_SECONDS)
-        if ready:
-            self.changed_at = self.first_change_at = None
-            self.rebuild()  # a save during the build changes the snapshot: built next poll
+        if not ready:
+            return
+        self.changed_at = self.first_change_at = None
+        if not self.busy():
+            self.rebuild()
+            return
+        touched, self.changes.touched = self.changes.touched, set()
+        self.dirty = True
+        self._preview_ahead(touched)
+
+    def _build_next(self) -> None:
+        """Build the saves made while the last build ran; when they changed only bodies
+        (already previewed), a save during this build can be previewed too."""
+        self.dirty = False
+        self.pending, self.dirty_bodies = self.dirty_bodies, {}
+        self._then(self._build)
 
     def page(self, path: str) -> tuple[int, str, bytes]:
         """(status, content type, body) for a request path under the site."""
@@ -450,12 +544,13 @@ def serve(project: Project, host: str, port: int, open_browser: bool, out: TextI
           err: TextIO) -> int:
     """Run the authoring server until Ctrl-C (at any moment, even during the first build)."""
     gc.enable()                          # build.py leaves it off for one-shot commands
+    sys.setswitchinterval(0.0005)        # a preview made while a build runs waits less
     site = None
     try:
         loop = ioloop.IOLoop.current()
         site = DevSite(project, out, err, background=True,
                        notify=lambda path: loop.add_callback(reload_browsers, path))
-        site.rebuild()
+        site.start()
         url = f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}/index.html"
         print(f"serving {project.out} at {url}  (watching "
               f"{', '.join(str(p) for p in site.watched)}; Ctrl-C to stop)", file=out, flush=True)

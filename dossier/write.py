@@ -123,6 +123,17 @@ def update_site(out: Path, changed: dict[Url, bytes], removed: set[Url], build_i
                           "completely") from None
 
 
+def write_pages(out: Path, pages: dict[Url, bytes]) -> None:
+    """Replace pages that exist, each atomically, leaving the marker alone (serve's preview
+    while a rebuild that owns the marker runs)."""
+    try:
+        for url in sorted(pages):
+            _replace(out / url, pages[url])
+    except OSError as error:
+        raise WriteFailed(f"could not write {error.filename or out}: "
+                          f"{error.strerror or error}") from None
+
+
 def _update_site(out: Path, changed: dict[Url, bytes], removed: set[Url], build_id: str) -> int:
     _replace(out / MARKER, marker(UPDATING))
     for url in sorted(changed, key=lambda u: ((out / u).exists(), u)):  # new files first

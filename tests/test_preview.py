@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import io
 import shutil
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
 from conftest import REPO, run_cli, snapshot
-from dossier import serve
+from dossier import pipeline, serve
+from dossier.cache import save_cache
 from dossier.pipeline import compile_dossier
 from dossier.preview import edited_bodies, preview, with_bodies
 from dossier.project import Project
@@ -48,7 +50,7 @@ class Dev:
         self.out, self.err, self.told = io.StringIO(), io.StringIO(), []
         self.site = serve.DevSite(Project.at(root), self.out, self.err, self.told.append,
                                   background)
-        self.site.rebuild()
+        self.site.start()
         self.page_at_build: list[bytes] = []
         full = self.site._build
         page = root / "site" / PAGE
@@ -170,3 +172,63 @@ def test_serve_started_on_an_up_to_date_site_previews_the_first_save(real, tmp_p
     dev.save(lambda: append_to_body(real / EVENT, "A new paragraph."))
     assert PAGE in dev.lines("previewed in")[0]
     assert snapshot(real / "site") == clean(real, tmp_path)
+
+
+OTHER = "content/events/2025-11-03-peru-breaks-relations.md"
+
+
+def poll_until(site, condition, seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        site.poll()
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize("second", ["body", "title"])
+@pytest.mark.parametrize("then", ["serve on", "stop"])
+def test_a_save_during_the_rebuild_after_a_preview(real, tmp_path, previews, monkeypatch,
+                                                   second, then):
+    """The rebuild after a preview runs in the background; here it is held once it has
+    read the content. A second save that changes only a body is previewed at once,
+    relative to the first; any other save waits. Serving on, the next build brings the
+    site to a clean build's bytes. Stopped before that build (Ctrl-C saves the cache),
+    the saved state still cannot hide a stale page, even once the second save is undone."""
+    dev = Dev(real, background=True)
+    site = dev.site
+    gate = threading.Event()
+    real_plan = pipeline.plan                              # called once the content is read
+    monkeypatch.setattr(pipeline, "plan", lambda *a, **k: (gate.wait(20), real_plan(*a, **k))[1])
+    append_to_body(real / EVENT, "A first new paragraph.")
+    poll_until(site, lambda: dev.lines("previewed in"))
+    assert site.busy()                                     # held at the gate
+    other = real / OTHER
+    original = other.read_text("utf-8")
+    if second == "body":
+        append_to_body(other, "A second new paragraph.")
+    else:
+        other.write_text(original.replace("title: ", "title: Retitled, ", 1), "utf-8")
+    other_page = real / "site" / f"events/{other.stem}.html"
+    before = other_page.read_bytes()
+    poll_until(site, lambda: site.dirty)
+    written_ahead = other_page.read_bytes()
+    gate.set()
+    if then == "stop":
+        site.finish()
+        assert site.dirty                                  # its build never ran
+        save_cache(site.project.cache, site.cache)
+        other.write_text(original, "utf-8")
+        assert run_cli("--root", real).code == 0
+        assert snapshot(real / "site") == clean(real, tmp_path)
+        return
+    poll_until(site, lambda: not site.busy() and not site.dirty
+               and len(dev.lines("rebuilt in")) >= 2)
+    site.finish()
+    expected = clean(real, tmp_path)
+    assert snapshot(real / "site") == expected
+    if second == "body":
+        assert written_ahead == expected[f"events/{other.stem}.html"] != before
+        assert f"events/{other.stem}.html" in dev.lines("previewed in")[1]
+        assert f'dossier-pages:["events/{other.stem}.html"]' in dev.told
+    else:
+        assert written_ahead == before and len(dev.lines("previewed in")) == 1

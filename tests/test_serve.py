@@ -313,7 +313,7 @@ def test_rebuild_waits_as_long_as_the_watcher_needs(monkeypatch, sees_writes, wh
     monkeypatch.setattr(serve.time, "monotonic", lambda: clock[0])
     site = object.__new__(serve.DevSite)
     site.changes, site.changed_at, site.first_change_at = _Changes(sees_writes), None, None
-    site.worker = None
+    site.worker, site.dirty = None, False
     built = []
     site.rebuild = lambda: built.append(clock[0])
     site.changes.pending, site.changes.whole = True, whole
