@@ -324,13 +324,14 @@ class DevSite:
 
     def _warm(self) -> None:
         """Link the dossier behind a build that found nothing to do (serve started on an
-        up-to-date site). Writes nothing."""
+        up-to-date site). It writes nothing, and says nothing, unless something was saved
+        since: then it is a rebuild like any other."""
         self.pending = None
+        found = None
         try:
-            report = build(self.project, cache=self.cache, use_cache=False)
-        except Exception:  # noqa: BLE001 - the next save's build reports any problem
-            report = None
-        self._settle(report and report.cache, report and report.dossier)
+            found = self._build_once(quiet=True)
+        finally:
+            self._settle(*(found or (None, None)))
 
     def _preview(self, touched: set[str]) -> None:
         started = time.perf_counter()
@@ -392,7 +393,7 @@ class DevSite:
         finally:
             self._settle(*(found or (None, None)))
 
-    def _build_once(self):
+    def _build_once(self, quiet: bool = False):
         started = time.perf_counter()
         try:  # the first build may start from the disk cache; later ones keep it in memory
             report = build(self.project, cache=self.cache, use_cache=self.cache is None)
@@ -407,6 +408,8 @@ class DevSite:
                          traceback.format_exc().splitlines()[-6:])
             return None
         had_errors, self.errors = bool(self.errors), []
+        if quiet and not (report.written or report.removed or had_errors):
+            return report.cache or self.cache, report.dossier
         print(f"{'rebuilt' if self.cache is not None else 'built'} in {(time.perf_counter() - started) * 1000:.0f} ms: "
               f"{report.written} files written ({', '.join(report.changed_urls[:6])}"
               f"{' …' if len(report.changed_urls) > 6 else ''}), {report.rendered} pages "
