@@ -8,6 +8,10 @@ The rebuild that follows (serve runs it next, in the background) brings every ot
 file that shows a body (the single-file edition, the data files, the search index) up
 to date, and finds the previewed pages already written.
 
+A save made while that rebuild runs is previewed the same way against the dossier with
+the bodies it is making (``preview_ahead``): only the pages are written, since the marker
+belongs to the running build, and ``ahead`` tells that build's state about them.
+
 The pages written here are the bytes the full build makes: the patched dossier equals
 the one ``link`` makes from the same content (a test compares them). Anything else, or
 any doubt, means no preview and the ordinary rebuild.
