@@ -79,7 +79,8 @@ class Served:
                 return self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
-                raise
+                raise AssertionError(f"serve did not stop on Ctrl-C within 10 s; stdout="
+                                     f"{self.out[-8:]} stderr={self.err[-8:]}") from None
         return self.proc.returncode
 
 
