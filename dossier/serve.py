@@ -538,9 +538,15 @@ class _Server(Server):
 
 
 def reload_browsers(path: str) -> None:
-    """Tell every connected page to reload (a stylesheet path reloads only the CSS)."""
-    if LiveReloadHandler.waiters and LiveReloadHandler.watcher is not None:
-        LiveReloadHandler.reload_waiters(path)
+    """Tell every connected page what changed (see reload_path). Sent here rather than by
+    LiveReloadHandler.reload_waiters, whose bare ``except:`` would swallow a Ctrl-C that
+    arrives while it sends."""
+    message = {"command": "reload", "path": path, "liveCSS": True, "liveImg": True}
+    for waiter in list(LiveReloadHandler.waiters):
+        try:
+            waiter.write_message(message)
+        except Exception:  # noqa: BLE001 - a closed page must not stop the others
+            LiveReloadHandler.waiters.discard(waiter)
 
 
 def serve(project: Project, host: str, port: int, open_browser: bool, out: TextIO,
