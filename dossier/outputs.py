@@ -15,8 +15,10 @@ from .urls import Url
 Producer = Callable[[Dossier, list[Url], dict], "bytes | None"]
 """(dossier, page URLs, fragments: per-record pieces still valid, see deps.pieces)."""
 
+SEARCH_INDEX = Url("assets/search-index.js")
+
 GENERATED: tuple[tuple[Url, Producer], ...] = (
-    (Url("assets/search-index.js"), lambda d, pages, f: search.index_script(d, f)),
+    (SEARCH_INDEX, lambda d, pages, f: search.index_script(d, f)),
     (Url("dossier.json"), lambda d, pages, f: exports.dossier_json(d, f)),
     (Url("events.csv"), lambda d, pages, f: exports.events_csv(d, f)),
     (Url("quotes.csv"), lambda d, pages, f: exports.quotes_csv(d, f)),

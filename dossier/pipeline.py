@@ -21,7 +21,7 @@ from .incremental import (EVERYTHING, State, changed_keys, digest, input_digests
                           stale_pages, valid_fragments)
 from .link import Dossier, link
 from .load import Loaded, load_assets, load_content, load_templates
-from .outputs import generate
+from .outputs import SEARCH_INDEX, generate
 from .pages import plan
 from .project import Project
 from .render import make_environment, render_all
@@ -187,7 +187,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
                                             total, counts, tuple(warnings)))
     return BuildReport(len(written), len(rendered), total, removed, tuple(warnings),
                        time.perf_counter() - started, dossier, cache, tuple(written),
-                       _size(files.get(Url("assets/search-index.js"))), counts)
+                       _size(files.get(SEARCH_INDEX)), counts)
 
 
 class Unkept(dict):

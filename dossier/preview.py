@@ -126,12 +126,11 @@ def preview(project: Project, cache: Cache, dossier: Dossier, paths: set[str]) -
     """Write the pages of events whose body alone changed; None when this save is not
     such an edit (the ordinary rebuild does everything)."""
     state = cache.state
-    if state is None:
+    found = None if state is None else _pages(project, state, dossier, {}, paths,
+                                              cache.markdown)
+    if found is None:
         return None
-    bodies = edited_bodies(project, dossier, paths)
-    if bodies is None:
-        return None
-    rendered = _render(project, state, with_bodies(dossier, bodies), bodies, cache.markdown)
+    bodies, rendered = found
     memos = {url: memo for url, (_, memo) in rendered.items()}
     build_id = digest(f"{cache.build_id} preview {sorted((u, m.digest) for u, m in memos.items())}"
                       .encode())
@@ -146,11 +145,10 @@ def preview_ahead(project: Project, state: State, dossier: Dossier, pending: dic
     changed since ``dossier`` with the ``pending`` bodies (those that rebuild is making),
     and return the new bodies and the written pages' memos (``ahead``: for the state once
     that rebuild is done). The marker is left to that rebuild, which owns the folder."""
-    base = with_bodies(dossier, pending)
-    bodies = edited_bodies(project, base, paths)
-    if bodies is None:
+    found = _pages(project, state, dossier, pending, paths, {})
+    if found is None:
         return None
-    rendered = _render(project, state, with_bodies(dossier, {**pending, **bodies}), bodies, {})
+    bodies, rendered = found
     write_pages(project.out, {url: html for url, (html, _) in rendered.items()})
     return bodies, {url: memo for url, (_, memo) in rendered.items()}
 
@@ -163,13 +161,19 @@ def ahead(state: State, memos: dict[Url, PageMemo], slugs) -> State:
                    inputs={**state.inputs, **{f"rec:{slug}": "" for slug in slugs}})
 
 
-def _render(project: Project, state: State, dossier: Dossier, bodies: dict[Slug, str],
-            memo: dict) -> dict[Url, tuple[bytes, PageMemo]]:
-    """The edited events' pages from the patched dossier: {url: (bytes, memo)}."""
+def _pages(project: Project, state: State, dossier: Dossier, pending: dict[Slug, str],
+           paths: set[str], memo: dict):
+    """(new bodies, {url: (bytes, memo)} of their events' pages) when the files at
+    ``paths`` change only bodies of ``dossier`` with the ``pending`` ones; else None."""
+    bodies = edited_bodies(project, with_bodies(dossier, pending) if pending else dossier,
+                           paths)
+    if bodies is None:
+        return None
+    dossier = with_bodies(dossier, {**pending, **bodies})
     env = make_environment(load_templates(project.templates))
     rendered = {}
     for slug in sorted(bodies):
         spec = event_page(dossier, dossier.event_index[slug])
         html, deps = render_page(env, dossier, spec, memo, {})
         rendered[spec.url] = (html, PageMemo(deps, state.pages[spec.url].signature, digest(html)))
-    return rendered
+    return bodies, rendered

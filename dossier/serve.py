@@ -32,7 +32,7 @@ from tornado import ioloop, web
 
 from .errors import ContentErrors, DossierError, UsageError
 from .cache import load_cache, save_cache
-from .outputs import GENERATED
+from .outputs import GENERATED, SEARCH_INDEX
 from .pipeline import build
 from .preview import ahead, preview, preview_ahead
 from .project import Project
@@ -51,7 +51,6 @@ PREVIEW_MIN_PAGES = 500
 """Below this many pages a whole rebuild is about as quick as a preview (tens of
 milliseconds), so a save takes the one path that does everything."""
 OVERLAY_ID = "dossier-build-errors"
-SEARCH_INDEX = "assets/search-index.js"
 MAX_LISTED = 200
 """More changed pages than this (a template edit) reload every tab, not a long list."""
 PAGES = "dossier-pages:"
@@ -305,17 +304,20 @@ class DevSite:
         self.pending = None
         if self._previewable():
             self._preview(touched)
-        self._then(self._build)
+        self._start_build()
 
     def _previewable(self) -> bool:
         state = self.cache.state if self.cache is not None else None
         return (state is not None and len(state.pages) >= PREVIEW_MIN_PAGES
                 and self.dossier is not None and not self.errors)
 
+    def _start_build(self) -> None:
+        """Build next; unsettled from now, before a preview made meanwhile can look."""
+        self.unsettled = True
+        self._then(self._build)
+
     def _then(self, job: Callable[[], None]) -> None:
         """Run a job next: in a thread with ``background``, else at once."""
-        if job == self._build:
-            self.unsettled = True                # before a preview can look, not once it runs
         if not self.background:
             job()
             return
@@ -474,7 +476,7 @@ class DevSite:
         (already previewed), a save during this build can be previewed too."""
         self.dirty = False
         self.pending, self.dirty_bodies = self.dirty_bodies, {}
-        self._then(self._build)
+        self._start_build()
 
     def page(self, path: str) -> tuple[int, str, bytes]:
         """(status, content type, body) for a request path under the site."""
