@@ -207,8 +207,30 @@ def load_content(content: Path, known: dict[str, Record] | None = None,
         return Loaded([], [ContentProblem(shown, None, "", "missing: every dossier needs "
                                           "content/dossier.yaml with at least title and "
                                           "summary")], frozenset())
-    inside = content.resolve()
     seen: dict = {}
+    for kind, path, shown, problem in content_entries(content):
+        if problem is not None:
+            problems.append(problem)
+            if kind:
+                unreadable.add(os.path.splitext(os.path.basename(path))[0])
+            continue
+        result = load_file(kind, path, shown, known, stats, seen)
+        if kind == "site" and getattr(result, "digest", None) != known_site:
+            known = {}                                # another dossier.yaml: validate anew
+        if isinstance(result, ContentProblem):
+            problems.append(result)
+            unreadable.add(os.path.splitext(os.path.basename(path))[0])
+        else:
+            records.append(result)
+    return Loaded(records, problems, frozenset(unreadable), seen)
+
+
+def content_entries(content: Path) -> list[tuple[str, str, SourcePath, ContentProblem | None]]:
+    """(kind, file path, shown path, problem) for every file under content/, in load
+    order: the problem is set (and the file must not be read) for a file in the wrong
+    place (kind '') or one that links outside content/."""
+    inside = content.resolve()
+    entries = []
     shown_folder = {}                          # display path, safety and path, per folder
     for kind, folder, name, is_link in content_files(content):
         if folder not in shown_folder:
@@ -217,24 +239,15 @@ def load_content(content: Path, known: dict[str, Record] | None = None,
                                     os.path.join(folder, ""))
         base, safe_folder, path = shown_folder[folder]
         shown = SourcePath(base + name)
+        problem = None
         if not kind:
-            problems.append(ContentProblem(shown, None, "", _misplaced(folder / name)))
-            continue
-        if not (safe_folder and not is_link) and not _within(folder / name, inside):
-            problems.append(ContentProblem(shown, None, "", f"refused: it links to "
-                                           f"{(folder / name).resolve()}, outside content/; "
-                                           "copy the file into content/ instead"))
-            unreadable.add(os.path.splitext(name)[0])
-            continue
-        result = load_file(kind, path + name, shown, known, stats, seen)
-        if kind == "site" and getattr(result, "digest", None) != known_site:
-            known = {}                                # another dossier.yaml: validate anew
-        if isinstance(result, ContentProblem):
-            problems.append(result)
-            unreadable.add(os.path.splitext(name)[0])
-        else:
-            records.append(result)
-    return Loaded(records, problems, frozenset(unreadable), seen)
+            problem = ContentProblem(shown, None, "", _misplaced(folder / name))
+        elif not (safe_folder and not is_link) and not _within(folder / name, inside):
+            problem = ContentProblem(shown, None, "", f"refused: it links to "
+                                     f"{(folder / name).resolve()}, outside content/; "
+                                     "copy the file into content/ instead")
+        entries.append((kind, path + name, shown, problem))
+    return entries
 
 
 def load_file(kind: str, file: str | Path, shown: SourcePath, known: dict[str, Record],

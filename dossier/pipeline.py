@@ -23,6 +23,7 @@ from .link import Dossier, link
 from .load import Loaded, load_assets, load_content, load_templates
 from .outputs import SEARCH_INDEX, generate
 from .pages import plan
+from .prepare import prepare
 from .project import Project
 from .render import make_environment, render_all
 from .urls import Url
@@ -124,10 +125,12 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
         save_stamp(project.cache, None)                   # a killed build leaves no stale stamp
     if cache is None:
         cache = load_cache(project.cache) if use_cache else Cache(code_digest())
-    dossier, warnings, loaded, outcomes = compile_dossier(project, cache.parsed,
-                                                          cache.site_digest, cache.stats)
-    dossier = with_site_url(dossier, project.site_url, warnings)
     templates = load_templates(project.templates)
+    early = prepare(project.content, templates, cache.parsed, cache.site_digest, cache.stats,
+                    project.jobs, template_cache(project.cache) if use_cache else None)
+    dossier, warnings, loaded, outcomes = compile_dossier(project, early.known, early.site,
+                                                          early.stats)
+    dossier = with_site_url(dossier, project.site_url, warnings)
     assets = load_assets(project.assets)
     specs = plan(dossier, assets.get("assets/style.css", b"").decode("utf-8"))
     inputs, kinds = input_digests(dossier, _record_digests(loaded), templates, cache.code)
@@ -145,7 +148,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
         side = lambda: generate(dossier, urls, fragments)  # noqa: E731 - made beside pages
     else:
         files.update({url: None for url in previous.files if url not in files})
-    env = make_environment(templates, template_cache(project.cache) if use_cache else None)
+    env = make_environment(templates, early.templates)
     memo = cache.markdown if len(cache.markdown) < 8 * len(specs) + 1000 else {}
     stale = stale_pages(specs, previous, changed)
     staging = stage_site(project.out, project.protected()) if previous is None else None

@@ -50,6 +50,30 @@ def _compile(templates: dict[str, str], bytecode_cache) -> jinja2.Environment:
     return env
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Compiled templates held in memory by Jinja's cache key, to hand from the process
+    that compiled them to another (checked against each template's source on use, like
+    every Jinja bytecode cache); ``inner``, the on-disk cache, is read and written too."""
+
+    def __init__(self, stored: dict[str, bytes] | None = None,
+                 inner: jinja2.BytecodeCache | None = None):
+        self.stored = dict(stored or {})
+        self.inner = inner
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.stored:
+            bucket.bytecode_from_string(self.stored[bucket.key])
+        elif self.inner is not None:
+            self.inner.load_bytecode(bucket)
+            if bucket.code is not None:
+                self.stored[bucket.key] = bucket.bytecode_to_string()
+
+    def dump_bytecode(self, bucket) -> None:
+        self.stored[bucket.key] = bucket.bytecode_to_string()
+        if self.inner is not None:
+            self.inner.dump_bytecode(bucket)
+
+
 def _source(templates: dict[str, str], name: str):
     """(source, filename, uptodate) so that tracebacks name templates/<name>."""
     if name not in templates:
@@ -138,7 +162,7 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     send.close()
     try:
         mine = {}
-        for chunk in _chunks(queue, taken):
+        for chunk in chunks(queue, taken):
             mine.update((spec.url, one(spec)) for spec in chunk)
             if progress is not None:
                 progress(min(taken.value, len(queue)), len(specs))
@@ -158,15 +182,16 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     return {spec.url: mine.get(spec.url) or pages[spec.url] for spec in specs}, made
 
 
-def _chunks(queue: list[PageSpec], taken):
-    """Take CHUNK pages at a time from the queue both processes share, until it is empty."""
+def chunks(queue: list, taken, size: int = CHUNK):
+    """Take ``size`` items at a time from a queue two processes share (``taken``: a
+    shared counter), until it is empty."""
     while True:
         with taken.get_lock():
             start = taken.value
-            taken.value = start + CHUNK
+            taken.value = start + size
         if start >= len(queue):
             return
-        yield queue[start:start + CHUNK]
+        yield queue[start:start + size]
 
 
 def _received(receive):
@@ -190,7 +215,7 @@ def _worker(send, one, queue, taken, memo, fragments, side) -> None:
         return found
     try:
         pages = {}
-        for chunk in _chunks(queue, taken):
+        for chunk in chunks(queue, taken):
             pages.update((spec.url, one(spec)) for spec in chunk)
         send.send(("ok", (pages, {k: v for k, v in memo.items() if k not in known},
                           new_fragments())))

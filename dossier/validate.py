@@ -51,33 +51,36 @@ def validate(records: list[Record], problems: list[ContentProblem],
     check_slugs(records, problems)
     site = None
     events, people, organizations, sources = [], [], [], []
-    builders = {"event": (validate_event, events), "person": (validate_person, people),
-                "organization": (validate_organization, organizations),
-                "source": (validate_source, sources)}
+    models = {"event": events, "person": people, "organization": organizations,
+              "source": sources}
     drafts = set()
     for record in records:
         if record.kind == "site":
             site = validate_site(record, problems)
             continue
         if record.validated is None:
-            found: list[ContentProblem] = []
-            model = None
-            if not is_draft(record, found):
-                builder = builders[record.kind][0]
-                model = builder(record, found, site.language if site else "en")
-            outcomes.append(validated(record, model, found))
-        else:
-            model, found = record.validated
-            outcomes.append(record)
+            record = outcome(record, site.language if site else "en")
+        outcomes.append(record)
+        model, found = record.validated
         problems.extend(found)
         if model is None:
             drafts.add(record.slug)
         else:
-            builders[record.kind][1].append(model)
+            models[record.kind].append(model)
     if site is None:
         return None
     return Content(site, tuple(events), tuple(people), tuple(organizations), tuple(sources),
                    unreadable, frozenset(drafts))
+
+
+def outcome(record: Record, language: str) -> Record:
+    """One record validated on its own (all that validation needs of the others is the
+    site's language): the record as ``load.validated`` keeps it, model and problems."""
+    found: list[ContentProblem] = []
+    model = None
+    if not is_draft(record, found):
+        model = BUILDERS[record.kind](record, found, language)
+    return validated(record, model, found)
 
 
 def is_draft(record: Record, problems: list[ContentProblem]) -> bool:
@@ -323,3 +326,8 @@ def validate_source(record: Record, problems: list[ContentProblem], _language: s
         f.error("kind", f"required field is missing (one of {', '.join(SOURCE_KINDS)})")
     f.finish()
     return replace(source, line_of=lines_of(record))
+
+
+BUILDERS = {"event": validate_event, "person": validate_person,
+            "organization": validate_organization, "source": validate_source}
+"""The validator of each kind of record."""

@@ -272,8 +272,8 @@ def test_validation_outcomes_come_from_the_cache_with_their_warnings(real, monke
     first = build(real)
     assert first.code == 0 and "2025-11-05-draft.md:2: warning: draft: not published" in first.err
     calls = []
-    original = validate.validate_event
-    monkeypatch.setattr(validate, "validate_event",
+    original = validate.BUILDERS["event"]
+    monkeypatch.setitem(validate.BUILDERS, "event",
                         lambda *a: calls.append(a[0].slug) or original(*a))
     EDITS["event body"](real)
     report = pipeline.build(Project.at(real))

@@ -1,0 +1,104 @@
+"""The front of a big build on two cores (prepare.py): files validated by two processes
+give exactly what one process validating them all gives, and their problems are reported
+as they would be."""
+
+import shutil
+import sys
+
+import pytest
+
+from conftest import REPO, run_cli, snapshot
+from dossier import load, prepare as preparing, render
+from dossier.load import load_content, load_templates
+from dossier.pipeline import compile_dossier
+from dossier.project import Project
+from dossier.render import CompiledTemplates
+from dossier.validate import validate
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from generate import generate  # noqa: E402
+
+
+def prepared(root, jobs=2):
+    project = Project.at(root)
+    return preparing.prepare(project.content, load_templates(project.templates), {}, "", {},
+                             jobs, None)
+
+
+def test_two_processes_validate_every_file_as_one_does(real, monkeypatch):
+    monkeypatch.setattr(preparing, "PREPARE_MIN", 1)
+    monkeypatch.setattr(render, "_ENVIRONMENTS", {})           # none compiled yet
+    early = prepared(real)
+    loaded = load_content(real / "content")
+    outcomes = []
+    validate(loaded.records, [], loaded.unreadable, outcomes)
+    assert early.known == {record.digest: record for record in outcomes}
+    assert sorted(early.stats) == sorted(r.path for r in outcomes)
+    assert isinstance(early.templates, CompiledTemplates)       # compiled by the worker
+    assert set(early.templates.stored) >= {
+        early.templates.get_cache_key(name, f"templates/{name}")
+        for name in load_templates(real / "templates")}
+    # the load that follows parses nothing again but dossier.yaml, and links the same dossier
+    expected = compile_dossier(Project.at(real))
+    original = load.parse_record
+    monkeypatch.setattr(load, "parse_record", lambda kind, path, *a: original(
+        kind, path, *a) if kind == "site" else pytest.fail(f"parsed again: {path}"))
+    found = compile_dossier(Project.at(real), early.known, early.site, early.stats)
+    assert found[0] == expected[0] and found[1] == expected[1]
+
+
+def test_nothing_is_forked_for_few_files_or_one_core(real, monkeypatch):
+    monkeypatch.setattr(preparing.mp, "get_context",
+                        lambda *a: pytest.fail("a worker was started"))
+    assert prepared(real).known == {}                            # under PREPARE_MIN files
+    monkeypatch.setattr(preparing, "PREPARE_MIN", 1)
+    assert prepared(real, jobs=1).known == {}
+
+
+def test_problems_met_on_two_cores_are_reported_as_on_one(tmp_path):
+    generate(tmp_path, 300)
+    events = sorted((tmp_path / "content/events").glob("*.md"))
+    events[10].write_text(events[10].read_text("utf-8").replace("title:", "title: [", 1))
+    events[200].write_text(events[200].read_text("utf-8").replace("date: ", "date: 2025-13-", 1))
+    (tmp_path / "content/people/person-1.yaml").write_bytes(b"name: \xff\n")
+    shutil.copy(events[5], tmp_path / "content/events" / f"{events[5].stem.upper()}.md")
+    one = run_cli("--root", tmp_path, "--out", tmp_path / "one", "--jobs", "1", "--no-cache")
+    two = run_cli("--root", tmp_path, "--out", tmp_path / "two", "--jobs", "2", "--no-cache")
+    assert one.code == two.code == 1
+    assert one.err == two.err
+    for where in (f"{events[10].name}:3: invalid YAML", f"{events[200].name}:3: date:",
+                  "person-1.yaml:1: not valid UTF-8",
+                  "not a valid slug"):
+        assert where in two.err
+    assert not (tmp_path / "two").exists()
+
+
+def test_a_template_syntax_error_is_reported_though_the_worker_compiled_first(tmp_path):
+    generate(tmp_path, 300)
+    for folder in ("templates", "assets"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    event = tmp_path / "templates/event.html"
+    event.write_text(event.read_text("utf-8").replace("{% block main %}",
+                                                      "{% block main %}{% if %}", 1))
+    result = run_cli("--root", tmp_path, "--out", tmp_path / "site", "--jobs", "2")
+    assert result.code == 1
+    assert "templates/event.html:" in result.err and "site" not in {
+        p.name for p in tmp_path.iterdir()}
+
+
+def test_a_clean_build_on_two_cores_is_one_cores_build(tmp_path):
+    generate(tmp_path, 300)
+    one = run_cli("--root", tmp_path, "--out", tmp_path / "one", "--jobs", "1", "--no-cache")
+    two = run_cli("--root", tmp_path, "--out", tmp_path / "two", "--jobs", "2", "--no-cache")
+    assert one.code == two.code == 0 and one.err == two.err
+    assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
+
+
+def test_a_worker_that_dies_leaves_the_work_to_the_parent(real, monkeypatch):
+    import os
+    monkeypatch.setattr(preparing, "PREPARE_MIN", 1)
+    monkeypatch.setattr(preparing, "_worker", lambda *a: os._exit(3))
+    early = prepared(real)
+    assert early.known and early.templates is None
+    assert compile_dossier(Project.at(real), early.known, early.site, early.stats)[0] == \
+        compile_dossier(Project.at(real))[0]
