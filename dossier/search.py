@@ -19,7 +19,7 @@ from .structured import safe_json
 from .urls import page_url, quote_url
 
 GLOBAL = "DOSSIER_SEARCH"
-_WORD = re.compile(r"[a-z0-9]+")
+_WORD = re.compile(r"[a-z0-9]{3,}")
 SNIPPET = 160
 
 
@@ -34,8 +34,7 @@ def fold(text: str) -> str:
 
 def _words(*texts: str) -> str:
     """Distinct folded words of three letters or more, in first-seen order."""
-    seen = dict.fromkeys(w for t in texts for w in _WORD.findall(fold(t)) if len(w) > 2)
-    return " ".join(seen)
+    return " ".join(dict.fromkeys(_WORD.findall(fold(" ".join(texts)))))
 
 
 def _snippet(text: str) -> str:
