@@ -12,13 +12,14 @@ each file's stat). The ordinary load then finds every file known, and only links
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
 from .errors import TemplateFailure
-from .load import Record, content_entries, load_file
+from .load import SITE_FILE, Record, content_entries, display_path, load_file
 from .render import CompiledTemplates, chunks, make_environment
 from .validate import outcome, validate_site
 
@@ -48,7 +49,7 @@ def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
     here (and a problem in any file is left for the ordinary load to report) when they
     are few, when there is one core, or when dossier.yaml cannot be read."""
     unchanged = Prepared(known, known_site, stats, bytecode)
-    if jobs < 2 or "fork" not in mp.get_all_start_methods():
+    if jobs < 2 or "fork" not in mp.get_all_start_methods() or _same_site(content, known, stats):
         return unchanged
     entries = [(kind, path, shown) for kind, path, shown, problem in content_entries(content)
                if problem is None]
@@ -89,6 +90,19 @@ def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
     compiled = done[0] if done else None
     return Prepared({**known, **found}, site.digest, {**stats, **seen},
                     CompiledTemplates(compiled, bytecode) if compiled else bytecode)
+
+
+def _same_site(content: Path, known: dict, stats: dict) -> bool:
+    """True when an earlier build validated records under this very dossier.yaml (same
+    size and modification time): then few files if any need parsing, and nothing here
+    need even list them."""
+    site = content / SITE_FILE
+    earlier = stats.get(display_path(site, content.parent))
+    try:
+        st = os.stat(site)
+    except OSError:
+        return False
+    return bool(known) and earlier is not None and earlier[:2] == (st.st_size, st.st_mtime_ns)
 
 
 def _validate(chunk: list, language: str, found: dict, seen: dict) -> None:

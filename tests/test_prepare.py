@@ -102,3 +102,32 @@ def test_a_worker_that_dies_leaves_the_work_to_the_parent(real, monkeypatch):
     assert early.known and early.templates is None
     assert compile_dossier(Project.at(real), early.known, early.site, early.stats)[0] == \
         compile_dossier(Project.at(real))[0]
+
+
+def test_a_warm_cache_is_not_listed_again_but_a_new_dossier_yaml_is(real, monkeypatch):
+    """After a build, the same dossier.yaml means few files to parse: nothing is forked
+    (nor content/ listed twice). Another dossier.yaml sends every file through validation
+    again, on both cores."""
+    from dossier.cache import load_cache
+    assert build_real(real) == 0
+    cache = load_cache(real / ".dossier-cache")
+    project = Project.at(real)
+    templates = load_templates(project.templates)
+    monkeypatch.setattr(preparing, "PREPARE_MIN", 1)
+    listed = []
+    original = preparing.content_entries
+    monkeypatch.setattr(preparing, "content_entries", lambda c: listed.append(c) or original(c))
+    early = preparing.prepare(project.content, templates, cache.parsed, cache.site_digest,
+                              cache.stats, 2, None)
+    assert listed == [] and early.known is cache.parsed
+    site = real / "content/dossier.yaml"
+    site.write_text(site.read_text("utf-8") + "\n", "utf-8")
+    early = preparing.prepare(project.content, templates, cache.parsed, cache.site_digest,
+                              cache.stats, 2, None)
+    assert listed and early.site != cache.site_digest
+    assert set(early.known) == {r.digest for r in load_content(real / "content").records
+                                if r.kind != "site"}
+
+
+def build_real(root):
+    return run_cli("--root", root, "--out", root / "site").code
