@@ -109,7 +109,12 @@ def _project(args: argparse.Namespace):
 def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .pipeline import build
     project = _project(args)
-    report = build(project, use_cache=not args.no_cache, progress=_counter(err))
+    try:
+        report = build(project, use_cache=not args.no_cache, progress=_counter(err))
+    except KeyboardInterrupt:
+        print("\nbuild interrupted; site/ was left as it was (or, if it was being updated, "
+              "marked so that the next build rebuilds it)", file=err)
+        return 130
     for warning in report.warnings:
         print(warning, file=err)
     print(summary(report, project), file=out)
