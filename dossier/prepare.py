@@ -20,7 +20,7 @@ import jinja2
 
 from .errors import TemplateFailure
 from .load import SITE_FILE, Record, content_entries, display_path, load_file
-from .render import CompiledTemplates, chunks, make_environment
+from .render import CompiledTemplates, chunks, die_with_parent, make_environment
 from .validate import outcome, validate_site
 
 PREPARE_MIN = 200
@@ -68,7 +68,7 @@ def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
     taken = context.Value("q", 0)
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(target=_worker, args=(send, todo, taken, language, templates,
-                                                   bytecode))
+                                                   bytecode, os.getpid()))
     worker.start()
     send.close()
     _widen(receive)
@@ -137,9 +137,10 @@ def _widen(receive) -> None:
         pass
 
 
-def _worker(send, todo, taken, language, templates, bytecode) -> None:
+def _worker(send, todo, taken, language, templates, bytecode, parent) -> None:
     """Compile the templates, then validate chunks of files, sending each chunk's outcome
     at once (the parent takes them in between its own chunks)."""
+    die_with_parent(parent)
     compiled = None
     try:
         try:

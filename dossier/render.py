@@ -7,7 +7,10 @@ translated into TemplateFailure naming the template and line.
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing as mp
+import os
+import signal
 import traceback
 
 import jinja2
@@ -157,7 +160,8 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     taken = context.Value("q", 0)
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(target=_worker,
-                             args=(send, one, queue, taken, memo, fragments, side))
+                             args=(send, one, queue, taken, memo, fragments, side,
+                                   os.getpid()))
     worker.start()
     send.close()
     try:
@@ -206,7 +210,24 @@ def _received(receive):
     return payload
 
 
-def _worker(send, one, queue, taken, memo, fragments, side) -> None:
+def die_with_parent(parent: int) -> None:
+    """In a forked worker: be killed as soon as the parent dies, so that a build killed
+    outright leaves no process behind writing into its staging folder (Linux's
+    PR_SET_PDEATHSIG; elsewhere nothing is done)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:                      # it died before we asked
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _worker(send, one, queue, taken, memo, fragments, side, parent) -> None:
+    die_with_parent(parent)
     known, known_fragments = set(memo), set(fragments)
 
     def new_fragments() -> dict:

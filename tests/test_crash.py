@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import signal
 import subprocess
 import sys
@@ -112,3 +113,53 @@ def test_disk_full_during_an_update_is_repaired_by_the_next_build(project, monke
     assert run_cli("--root", project, "--out", tmp_path / "clean", "--no-cache").code == 0
     assert snapshot(project / "site") == snapshot(tmp_path / "clean")
     assert "Ana L." in (project / "site/people/ana-lopez.html").read_text()
+
+
+def test_ctrl_c_stops_both_processes_and_says_so(tmp_path):
+    """Ctrl-C (SIGINT to the process group, as a terminal sends it) while the two processes
+    validate or render: exit status 130, one line instead of a traceback, the previous site
+    exactly as it was, no staging folder, and no worker left running."""
+    generate(tmp_path, 600)
+    assert run_cli("--root", tmp_path, "--no-cache").code == 0
+    before = snapshot(tmp_path / "site")
+    retitle(tmp_path, "After")
+    proc = subprocess.Popen([sys.executable, str(REPO / "build.py"), "--root", str(tmp_path),
+                             "--no-cache", "--jobs", "2"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    started = time.monotonic()
+    while not list(tmp_path.glob(".site.tmp-*")) and time.monotonic() - started < 60:
+        time.sleep(0.005)                                 # pages are being written
+    assert proc.poll() is None, "the build ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "build interrupted" in err and "Traceback" not in err
+    assert snapshot(tmp_path / "site") == before
+    assert not list(tmp_path.glob(".site.tmp-*"))
+    time.sleep(0.2)
+    leftover = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True)
+    assert leftover.stdout == "", "a worker process outlived the build"
+
+
+@pytest.mark.parametrize("stage", ["validating", "rendering"])
+def test_a_worker_dies_with_its_build(tmp_path, stage):
+    """A build killed outright (SIGKILL to the parent alone) leaves no worker behind,
+    whether it was validating content or rendering pages into the staging folder."""
+    generate(tmp_path, 1500)
+    proc = subprocess.Popen([sys.executable, str(REPO / "build.py"), "--root", str(tmp_path),
+                             "--no-cache", "--jobs", "2"], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    started = time.monotonic()
+    def session() -> list[str]:
+        found = subprocess.run(["pgrep", "-s", str(proc.pid)], capture_output=True, text=True)
+        return found.stdout.split()
+    while time.monotonic() - started < 60 and (
+            len(session()) < 2 if stage == "validating" else not list(tmp_path.glob(".site.tmp-*"))):
+        time.sleep(0.005)
+    assert proc.poll() is None and len(session()) == 2, "no worker to see"
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 5
+    while session() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert session() == [], "a worker outlived its build"
