@@ -68,7 +68,7 @@ def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
     taken = context.Value("q", 0)
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(target=_worker, args=(send, todo, taken, language, templates,
-                                                   bytecode, os.getpid()))
+                                                   bytecode, (os.getpid(), receive)))
     worker.start()
     send.close()
     _widen(receive)

@@ -161,7 +161,7 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(target=_worker,
                              args=(send, one, queue, taken, memo, fragments, side,
-                                   os.getpid()))
+                                   (os.getpid(), receive)))
     worker.start()
     send.close()
     try:
@@ -210,16 +210,19 @@ def _received(receive):
     return payload
 
 
-def die_with_parent(parent: int) -> None:
-    """In a forked worker: be killed as soon as the parent dies, so that a build killed
-    outright leaves no process behind writing into its staging folder (Linux's
-    PR_SET_PDEATHSIG; elsewhere nothing is done)."""
+def die_with_parent(parent: tuple) -> None:
+    """In a forked worker, given (the parent's pid, the parent's end of the pipe): close
+    that end, so that a send to a parent that died fails instead of waiting forever, and
+    be killed as soon as the parent dies, so that a build killed outright leaves no
+    process behind writing into its staging folder (Linux's PR_SET_PDEATHSIG)."""
+    pid, receive = parent
+    receive.close()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         return
-    if os.getppid() != parent:                      # it died before we asked
+    if os.getppid() != pid:                         # it died before we asked
         os._exit(1)
 
 
