@@ -115,6 +115,13 @@ def test_disk_full_during_an_update_is_repaired_by_the_next_build(project, monke
     assert "Ana L." in (project / "site/people/ana-lopez.html").read_text()
 
 
+def ctrl_c_stops() -> None:
+    """In the child: Ctrl-C as at a terminal, even where the tests run with SIGINT ignored
+    (a command started in the background by a script inherits that, and Python then
+    leaves it ignored)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_both_processes_and_says_so(tmp_path):
     """Ctrl-C (SIGINT to the process group, as a terminal sends it) while the two processes
     validate or render: exit status 130, one line instead of a traceback, the previous site
@@ -125,7 +132,8 @@ def test_ctrl_c_stops_both_processes_and_says_so(tmp_path):
     retitle(tmp_path, "After")
     proc = subprocess.Popen([sys.executable, str(REPO / "build.py"), "--root", str(tmp_path),
                              "--no-cache", "--jobs", "2"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=ctrl_c_stops)
     started = time.monotonic()
     while not list(tmp_path.glob(".site.tmp-*")) and time.monotonic() - started < 60:
         time.sleep(0.005)                                 # pages are being written
