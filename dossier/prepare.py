@@ -55,7 +55,10 @@ def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
                if problem is None]
     if not entries or entries[0][0] != "site":
         return unchanged
-    site = load_file(*entries[0], {})
+    try:
+        site = load_file(*entries[0], {})
+    except OSError:                                 # the ordinary load reports it
+        return unchanged
     if not isinstance(site, Record):
         return unchanged
     if site.digest != known_site:
