@@ -27,6 +27,7 @@ def click_through(page, start: str) -> None:
     page.get_by_role("link", name="Link to this quote").first.click()
     assert "quotes.html#q-" in page.url
     anchor = page.url.split("#")[1]
+    page.wait_for_load_state()              # the URL changes before the page has loaded
     assert page.locator(f"#{anchor} blockquote").is_visible()
     page.get_by_role("navigation", name="Sections").get_by_role("link", name="Sources").click()
     page.get_by_role("link", name="RPP").click()
