@@ -90,7 +90,7 @@ class Staging:
 
     def discard(self) -> None:
         if self.path.exists():
-            shutil.rmtree(self.path)
+            _delete_ours(self.path)
 
 
 def stage_site(out: Path, protected: list[Path]) -> Staging:
@@ -176,12 +176,26 @@ def _swap(staging: Path, out: Path) -> None:
         os.rename(staging, out)
         return
     if _exchange(staging, out):
-        shutil.rmtree(staging)  # staging now holds the previous build
+        _delete_ours(staging)  # staging now holds the previous build
         return
     old = out.parent / f".{out.name}.tmp-old-{os.getpid()}"
     os.rename(out, old)
     os.rename(staging, out)
-    shutil.rmtree(old)
+    _delete_ours(old)
+
+
+def _delete_ours(folder: Path) -> None:
+    """Delete a folder of ours, its marker last: a build killed half-way through leaves
+    a folder that the next one still recognises as a leftover (clean_leftovers)."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name == MARKER:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path)
+            else:
+                os.unlink(entry.path)
+    shutil.rmtree(folder)
 
 
 _RENAME_EXCHANGE = 2

@@ -172,3 +172,28 @@ def test_a_worker_dies_with_its_build(tmp_path, stage):
     while session() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert session() == [], "a worker outlived its build"
+
+
+def test_a_build_killed_while_deleting_the_old_site_leaves_a_recognisable_leftover(
+        project, monkeypatch):
+    """After the swap the previous site is deleted; a build killed during that deletion
+    leaves a folder that still carries its marker, so the next build removes it."""
+    from dossier import write
+    assert run_cli("--root", project, "--out", project / "site").code == 0
+    assert run_cli("--root", project, "--out", project / "site", "--no-cache").code == 0
+    unlinked = []
+    real_unlink = write.os.unlink
+    files = sum(1 for path in (project / "site").rglob("*") if path.is_file())
+
+    def dies_before_the_last(path, *args, **kwargs):
+        if len(unlinked) == files - 1:
+            raise KeyboardInterrupt              # as if killed with one file left
+        unlinked.append(path)
+        return real_unlink(path, *args, **kwargs)
+    monkeypatch.setattr(write.os, "unlink", dies_before_the_last)
+    assert run_cli("--root", project, "--out", project / "site", "--no-cache").code == 130
+    monkeypatch.undo()
+    leftovers = list(project.glob(".site.tmp-*"))
+    assert leftovers and all((folder / write.MARKER).is_file() for folder in leftovers)
+    assert run_cli("--root", project, "--out", project / "site", "--no-cache").code == 0
+    assert not list(project.glob(".site.tmp-*"))
