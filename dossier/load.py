@@ -250,6 +250,15 @@ def content_entries(content: Path) -> list[tuple[str, str, SourcePath, ContentPr
     return entries
 
 
+def unchanged_digest(shown: SourcePath, st: os.stat_result, stats: dict | None) -> str | None:
+    """The digest an earlier build read for a file whose size and modification time are
+    still those ``stats`` holds (shown path -> (size, mtime, digest)); else None."""
+    earlier = (stats or {}).get(shown)
+    if earlier is not None and earlier[:2] == (st.st_size, st.st_mtime_ns):
+        return earlier[2]
+    return None
+
+
 def load_file(kind: str, file: str | Path, shown: SourcePath, known: dict[str, Record],
               stats: dict | None = None, seen: dict | None = None) -> Record | ContentProblem:
     """One content file as a record: reused from ``known`` when its bytes are unchanged.
@@ -259,11 +268,11 @@ def load_file(kind: str, file: str | Path, shown: SourcePath, known: dict[str, R
     Hugo use; the no-op stamp relies on it too). ``seen`` collects this build's."""
     st = os.stat(file)
     stamp = (st.st_size, st.st_mtime_ns)
-    earlier = (stats or {}).get(shown)
-    if earlier is not None and earlier[:2] == stamp and earlier[2] in known:
+    earlier = unchanged_digest(shown, st, stats)
+    if earlier in known:
         if seen is not None:
-            seen[shown] = earlier
-        return known[earlier[2]]
+            seen[shown] = (*stamp, earlier)
+        return known[earlier]
     raw = read_bytes(file, shown, st.st_size)
     if isinstance(raw, ContentProblem):
         return raw

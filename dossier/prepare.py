@@ -19,7 +19,8 @@ from pathlib import Path
 import jinja2
 
 from .errors import TemplateFailure
-from .load import SITE_FILE, Record, content_entries, display_path, load_file
+from .load import (SITE_FILE, Record, content_entries, display_path, load_file,
+                   unchanged_digest)
 from .render import CompiledTemplates, chunks, die_with_parent, make_environment
 from .validate import outcome, validate_site
 
@@ -49,7 +50,8 @@ def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
     here (and a problem in any file is left for the ordinary load to report) when they
     are few, when there is one core, or when dossier.yaml cannot be read."""
     unchanged = Prepared(known, known_site, stats, bytecode)
-    if jobs < 2 or "fork" not in mp.get_all_start_methods() or _same_site(content, known, stats):
+    if jobs < 2 or "fork" not in mp.get_all_start_methods() or \
+            _same_site(content, known, known_site, stats):
         return unchanged
     entries = [(kind, path, shown) for kind, path, shown, problem in content_entries(content)
                if problem is None]
@@ -95,17 +97,17 @@ def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
                     CompiledTemplates(compiled, bytecode) if compiled else bytecode)
 
 
-def _same_site(content: Path, known: dict, stats: dict) -> bool:
-    """True when an earlier build validated records under this very dossier.yaml (same
-    size and modification time): then few files if any need parsing, and nothing here
-    need even list them."""
+def _same_site(content: Path, known: dict, known_site: str, stats: dict) -> bool:
+    """True when an earlier build validated records under this very dossier.yaml (by its
+    size and modification time, as load_file tells): then few files if any need parsing,
+    and nothing here need even list them."""
     site = content / SITE_FILE
-    earlier = stats.get(display_path(site, content.parent))
     try:
         st = os.stat(site)
     except OSError:
         return False
-    return bool(known) and earlier is not None and earlier[:2] == (st.st_size, st.st_mtime_ns)
+    return bool(known) and unchanged_digest(display_path(site, content.parent), st,
+                                            stats) == known_site
 
 
 def _validate(chunk: list, language: str, found: dict, seen: dict) -> None:
