@@ -13,9 +13,9 @@ from typing import Union
 
 from .errors import ContentProblem, did_you_mean
 from .model import (Citation, Conflict, Content, Event, Organization, Person, Position,
-                    Quote, Ref, Site, Source)
+                    Quote, Ref, Site, Source, markdown_texts)
 from .urls import Slug, Url, page_url
-from .wikilinks import find_wikilinks, forbidden_targets
+from .wikilinks import find_wikilinks
 
 Entity = Union[Event, Person, Organization, Source]
 KIND_OF = {Event: "event", Person: "person", Organization: "organization", Source: "source"}
@@ -271,66 +271,41 @@ def _link_organization(org: Organization, check: _Checker, cited_by, children_of
         children_of[org.parent.slug].append(org)
 
 
-def _texts(content: Content, events: tuple[Event, ...]):
-    """(owner, page, title, kind, field, text, line, is_body) for every Markdown text.
-
-    Wikilinks in a body are located at body_line + their offset; in a YAML field at
-    the field's own line.
-    """
+def _mentions(content: Content, events, check: _Checker) -> dict[Slug, tuple[Backlink, ...]]:
+    """Which pages link to each record with [[...]], from the targets validate found in
+    each record's texts (in the order of the site, the timeline, people, organizations
+    and sources). An unknown target is reported at every place it is written."""
+    links = dict(content.links)
     site = content.site
-    lines = dict(site.line_of)
-    yield site, Url("index.html"), site.title, "home", "summary", site.summary, \
-        lines.get("summary"), False
-    for question in site.open_questions:
-        yield site, Url("index.html"), site.title, "home", "open_questions", question.text, \
-            lines.get("open_questions"), False
-    for fact in site.key_facts:
-        if fact.note:
-            yield site, Url("index.html"), site.title, "home", "key_facts", fact.note, \
-                lines.get("key_facts"), False
-    for event in events:
-        page, lines = page_url("event", event.slug), dict(event.line_of)
-        yield event, page, event.title, "event", "summary", event.summary, \
-            lines.get("summary"), False
-        yield event, page, event.title, "event", "body", event.body, event.body_line, True
-        for quote in event.quotes:
-            if quote.context:
-                yield quote, page, event.title, "event", "context", quote.context, \
-                    quote.line, False
-        for conflict in event.conflicts:
-            for text in (conflict.note or "", *(v.text for v in conflict.versions)):
-                yield event, page, event.title, "event", "conflicts", text, conflict.line, False
+    pages = [(site, Url("index.html"), site.title, "home", "")]
+    pages += [(e, page_url("event", e.slug), e.title, "event", e.slug) for e in events]
     for kind, records in (("person", content.people), ("organization", content.organizations),
                           ("source", content.sources)):
-        for record in records:
-            text = record.description if kind == "source" else record.summary
-            if text:
-                field = "description" if kind == "source" else "summary"
-                yield (record, page_url(kind, record.slug), record.name, kind, field, text,
-                       dict(record.line_of).get(field), False)
-
-
-def _mentions(content: Content, events, check: _Checker) -> dict[Slug, tuple[Backlink, ...]]:
+        pages += [(r, page_url(kind, r.slug), r.name, kind, r.slug) for r in records]
     mentions = defaultdict(list)
-    for owner, page, title, kind, where_field, text, line, is_body in _texts(content, events):
-        for target, offset in forbidden_targets(text):
-            where = (line or 1) + offset if is_body else line
-            check.problem(owner, where, where_field, f"link target '{target}' is not allowed: link "
-                          "to pages of the dossier with [[slug]], and elsewhere with a full "
-                          "https:// address")
-        for wikilink in find_wikilinks(text):
-            target = check.entities.get(Slug(wikilink.target))
-            if target is None and wikilink.target in check.unreadable:
-                continue
-            if target is None:
-                where = (line or 1) + wikilink.line if is_body else line
-                check.problem(owner, where, where_field, f"unknown link target '[[{wikilink.target}]]'"
-                              + did_you_mean(wikilink.target, check.entities))
-            elif page != page_url(KIND_OF[type(target)], target.slug):
-                mentions[target.slug].append((page, title, kind, None, _owner_slug(owner)))
-    # unique by plain tuples (hashing a dataclass is a Python call), then as Backlinks
-    return {slug: tuple(Backlink(*found) for found in dict.fromkeys(values))
+    entities = check.entities
+    for record, page, title, kind, slug in pages:
+        unknown = set()
+        for target in links.get(record.path, ()):
+            if target == slug:
+                continue                              # a page does not mention itself
+            if target in entities:
+                mentions[target].append((page, title, kind, None, slug))
+            elif target not in check.unreadable:
+                unknown.add(target)
+        if unknown:
+            _unknown_links(record, unknown, check)
+    return {Slug(slug): tuple(Backlink(*found) for found in values)
             for slug, values in mentions.items()}
+
+
+def _unknown_links(record, unknown: set[str], check: _Checker) -> None:
+    for owner, field, text, line, is_body in markdown_texts(record):
+        for wikilink in find_wikilinks(text):
+            if wikilink.target in unknown:
+                where = (line or 1) + wikilink.line if is_body else line
+                check.problem(owner, where, field, f"unknown link target '[[{wikilink.target}]]'"
+                              + did_you_mean(wikilink.target, check.entities))
 
 
 def _quotes_from(quotes: list[Quote]) -> dict[Slug, tuple[Quote, ...]]:

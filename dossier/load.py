@@ -47,15 +47,16 @@ class Record:
     digest: str = ""
     """Hash of the file's path and bytes: equal digests mean an equal record."""
     validated: tuple | None = None
-    """(model or None for a draft, problems) when an earlier build validated the same
-    bytes under the same dossier.yaml; ``data`` is then left empty (see ``validated``)."""
+    """(model or None for a draft, problems, the targets of its [[links]]) when an earlier
+    build validated the same bytes under the same dossier.yaml; ``data`` is then left
+    empty (see ``validated``)."""
 
 
-def validated(record: Record, model, problems) -> Record:
+def validated(record: Record, model, problems, links: tuple[str, ...] = ()) -> Record:
     """The record as a later build needs it: its identity and its validation outcome,
     without the parsed YAML (smaller to keep, faster to read back)."""
     return Record(record.kind, record.path, record.slug, LineDict(), "", record.body_line,
-                  record.digest, (model, tuple(problems)))
+                  record.digest, (model, tuple(problems), links))
 
 
 def split_front_matter(text: str) -> tuple[str, str, int] | None:

@@ -315,3 +315,36 @@ class Content:
     """Slugs of files that failed to parse: references to them are not errors twice."""
     drafts: frozenset[str] = frozenset()
     """Slugs of drafts, which are left out of the site."""
+    links: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """(record path, what its Markdown texts link to with [[...]]: the targets as written,
+    each once) for the site and every record, found when the record was validated and
+    kept with its outcome, so linking does not scan every text again."""
+
+
+def markdown_texts(record):
+    """(owner, field, text, line, is_body) for every Markdown text of a site, event,
+    person, organization or source record. ``owner`` is the record, or the quote a
+    context belongs to. Links in a body are at body_line + their line offset; in a YAML
+    field, at the field's own line."""
+    lines = dict(record.line_of)
+    if isinstance(record, Site):
+        yield record, "summary", record.summary, lines.get("summary"), False
+        for question in record.open_questions:
+            yield record, "open_questions", question.text, lines.get("open_questions"), False
+        for fact in record.key_facts:
+            if fact.note:
+                yield record, "key_facts", fact.note, lines.get("key_facts"), False
+    elif isinstance(record, Event):
+        yield record, "summary", record.summary, lines.get("summary"), False
+        yield record, "body", record.body, record.body_line, True
+        for quote in record.quotes:
+            if quote.context:
+                yield quote, "context", quote.context, quote.line, False
+        for conflict in record.conflicts:
+            for text in (conflict.note or "", *(v.text for v in conflict.versions)):
+                yield record, "conflicts", text, conflict.line, False
+    else:
+        field = "description" if isinstance(record, Source) else "summary"
+        text = getattr(record, field)
+        if text:
+            yield record, field, text, lines.get(field), False

@@ -19,6 +19,7 @@ from .model import (EVENT_ROLES, EVENT_STATUSES, SOURCE_KINDS, Conflict, Content
                     Fact, Organization, Participant, Person, Position, Question, Quote,
                     Site, Source, Track, Translation, Version)
 from .urls import Slug, is_slug
+from .wikilinks import record_links
 from .yamlmarks import LineDict
 
 SITE_KEYS = ("title", "subtitle", "summary", "language", "timezone", "as_of", "site_url",
@@ -54,33 +55,37 @@ def validate(records: list[Record], problems: list[ContentProblem],
     models = {"event": events, "person": people, "organization": organizations,
               "source": sources}
     drafts = set()
+    links = []
     for record in records:
         if record.kind == "site":
             site = validate_site(record, problems)
+            links.append((site.path, record_links(site, problems)))
             continue
         if record.validated is None:
             record = outcome(record, site.language if site else "en")
         outcomes.append(record)
-        model, found = record.validated
+        model, found, targets = record.validated
         problems.extend(found)
         if model is None:
             drafts.add(record.slug)
         else:
             models[record.kind].append(model)
+            links.append((model.path, targets))
     if site is None:
         return None
     return Content(site, tuple(events), tuple(people), tuple(organizations), tuple(sources),
-                   unreadable, frozenset(drafts))
+                   unreadable, frozenset(drafts), tuple(links))
 
 
 def outcome(record: Record, language: str) -> Record:
     """One record validated on its own (all that validation needs of the others is the
-    site's language): the record as ``load.validated`` keeps it, model and problems."""
+    site's language): the record as ``load.validated`` keeps it, model, problems and
+    the targets of its [[links]]."""
     found: list[ContentProblem] = []
-    model = None
-    if not is_draft(record, found):
-        model = BUILDERS[record.kind](record, found, language)
-    return validated(record, model, found)
+    if is_draft(record, found):
+        return validated(record, None, found)
+    model = BUILDERS[record.kind](record, found, language)
+    return validated(record, model, found, record_links(model, found))
 
 
 def is_draft(record: Record, problems: list[ContentProblem]) -> bool:

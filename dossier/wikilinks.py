@@ -11,6 +11,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .errors import ContentProblem
+from .model import markdown_texts
+
 WIKILINK_RE = re.compile(r"\[\[([^\[\]|\n]+?)(?:\|([^\[\]\n]+?))?\]\]")
 _CODE_RE = re.compile(r"```.*?```|~~~.*?~~~|`[^`\n]*`", re.S)
 
@@ -45,6 +48,22 @@ def _visible(text: str) -> str:
     if "`" not in text and "~~~" not in text:
         return text
     return _CODE_RE.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+
+
+def record_links(record, problems: list[ContentProblem]) -> tuple[str, ...]:
+    """What a record's Markdown texts link to with [[...]]: each target as written, once,
+    in order. Appends a problem for every ordinary link target that is not allowed (these
+    depend on the record alone, so they are found when it is validated)."""
+    targets: dict[str, None] = {}
+    for owner, field, text, line, is_body in markdown_texts(record):
+        for target, offset in forbidden_targets(text):
+            problems.append(ContentProblem(
+                owner.path, (line or 1) + offset if is_body else line, field,
+                f"link target '{target}' is not allowed: link to pages of the dossier with "
+                "[[slug]], and elsewhere with a full https:// address"))
+        for wikilink in find_wikilinks(text):
+            targets[wikilink.target] = None
+    return tuple(targets)
 
 
 ALLOWED_SCHEMES = ("https://", "http://", "mailto:")
