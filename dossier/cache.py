@@ -63,8 +63,10 @@ class Cache:
     fragments: dict = field(default_factory=dict)
     """Pieces of pages and data files -> (text, dependency keys), valid for ``state``."""
     stored: dict = field(default_factory=dict, repr=False)
-    """(part, shard) -> the entries read from that shard file (see SHARDED): unchanged
-    shards are not written again (not saved itself)."""
+    """("parsed", shard) -> the records read from that shard file (see SHARDED):
+    unchanged shards are not written again (not saved itself)."""
+    markdown_sizes: dict = field(default_factory=dict)
+    """Markdown shard -> entries it holds on disk: how big the memo is without reading it."""
     lineage: tuple = ()
     """(token, number of logs) of the base and logs that hold ``state`` and ``fragments``
     (see BASE); saved in cache.pickle, which is written after them."""
@@ -140,18 +142,90 @@ def _dump(path: Path, value) -> bool:
 
 
 SHARDED = {"parsed": "records", "markdown": "markdown"}
-"""Parts of the cache kept in SHARDS files each, by key. Their entries are right on their
-own (records by file digest; Markdown checked against link names when used), so a shard
-from an older save is never wrong, and an edit rewrites only the shards it changed."""
-SHARDS = 64
+"""Parts of the cache kept in SHARDS[part] files each, by key. Their entries are right on
+their own (records by file digest; Markdown checked against link names when used), so a
+shard from an older save is never wrong, and an edit rewrites only the shards it changed.
+Every record is needed by every build, so all their shards are read at once; Markdown
+shards are read when a text in them is first asked for (``LazyShards``): an edit needs
+a few dozen texts of tens of thousands."""
+SHARDS = {"parsed": 64, "markdown": 256}
 
 
 def _shard(part: str, key) -> int:
     if part == "parsed":                                   # a hex digest
-        return int(key[:2], 16) % SHARDS
+        return int(key[:2], 16) % SHARDS[part]
     if len(key) == 2 and isinstance(key[1], str):          # (inline, text): no repr
-        return zlib.crc32(key[1].encode("utf-8", "surrogatepass")) % SHARDS
-    return zlib.crc32(repr(key).encode("utf-8", "surrogatepass")) % SHARDS
+        return zlib.crc32(key[1].encode("utf-8", "surrogatepass")) % SHARDS[part]
+    return zlib.crc32(repr(key).encode("utf-8", "surrogatepass")) % SHARDS[part]
+
+
+def _read_shard(path: Path, scope: tuple) -> dict | None:
+    """A shard's entries, or None when it is missing, corrupt or from another scope."""
+    found = _load(path, tuple)
+    if found is None or len(found) != 2 or found[0] != scope or not isinstance(found[1], dict):
+        return None
+    return found[1]
+
+
+class LazyShards(dict):
+    """A sharded part of the cache whose shard files are read the first time a key that
+    belongs in them is looked up or set (a dict of what has been read and added). A
+    failure to read one is an empty shard, as in ``load_cache``.
+
+    Reading during rendering is the one read of the cache outside ``load_cache``; it
+    touches nothing but .dossier-cache/."""
+
+    def __init__(self, folder: Path, part: str, scope: tuple):
+        super().__init__()
+        self.folder, self.part, self.scope = folder, part, scope
+        self.read: dict[int, dict] = {}
+        """Shard number -> the entries read from its file ({} if none): what a save
+        compares with."""
+
+    def _ensure(self, key) -> None:
+        number = _shard(self.part, key)
+        if number not in self.read:
+            self._read(number)
+
+    def load_all(self) -> None:
+        """Read every shard not read yet (before a forked worker shares the dict)."""
+        for number in range(SHARDS[self.part]):
+            if number not in self.read:
+                self._read(number)
+
+    def _read(self, number: int) -> None:
+        path = self.folder / SHARDED[self.part] / f"{number:02d}.pickle"
+        entries = _read_shard(path, self.scope) or {}
+        self.read[number] = entries
+        for key, value in entries.items():
+            dict.setdefault(self, key, value)              # what was set first stays
+
+    def get(self, key, default=None):
+        self._ensure(key)
+        return dict.get(self, key, default)
+
+    def __getitem__(self, key):
+        self._ensure(key)
+        return dict.__getitem__(self, key)
+
+    def __contains__(self, key) -> bool:
+        self._ensure(key)
+        return dict.__contains__(self, key)
+
+    def __setitem__(self, key, value) -> None:
+        self._ensure(key)
+        dict.__setitem__(self, key, value)
+
+    def update(self, other=(), **kwargs) -> None:
+        for key, value in dict(other, **kwargs).items():
+            self[key] = value
+
+    def setdefault(self, key, default=None):
+        self._ensure(key)
+        return dict.setdefault(self, key, default)
+
+    def __reduce__(self):                                  # pickled as what it holds
+        return dict, (dict(self),)
 
 
 def _scope(cache: Cache, part: str) -> tuple:
@@ -258,16 +332,15 @@ def load_cache(folder: Path) -> Cache:
     if cache is None or cache.code != code:
         return Cache(code)
     cache = _read_lineage(folder, cache)
-    parts: dict[str, dict] = {part: {} for part in SHARDED}
-    stored = {}
-    for part, name in SHARDED.items():
-        for number in range(SHARDS):
-            found = _load(folder / name / f"{number:02d}.pickle", tuple)
-            if found is None or len(found) != 2 or found[0] != _scope(cache, part):
-                continue
-            parts[part].update(found[1])
-            stored[(part, number)] = found[1]
-    return replace(cache, stored=stored, **parts)
+    parsed, stored = {}, {}
+    for number in range(SHARDS["parsed"]):
+        found = _read_shard(folder / SHARDED["parsed"] / f"{number:02d}.pickle",
+                            _scope(cache, "parsed"))
+        if found is not None:
+            parsed.update(found)
+            stored[("parsed", number)] = found
+    return replace(cache, stored=stored, parsed=parsed,
+                   markdown=LazyShards(folder, "markdown", _scope(cache, "markdown")))
 
 
 def save_cache(folder: Path, cache: Cache) -> Cache:
@@ -275,22 +348,42 @@ def save_cache(folder: Path, cache: Cache) -> Cache:
     log where one will do; a failure to write it never fails the build. Returns the cache
     as it now is on disk (to save again later)."""
     for part, name in SHARDED.items():
+        held = getattr(cache, part)
         shards: dict[int, dict] = {}
-        for key, value in getattr(cache, part).items():
+        for key, value in held.items():
             shards.setdefault(_shard(part, key), {})[key] = value
-        for number in range(SHARDS):
-            entries = shards.get(number, {})
-            if _same(cache.stored.get((part, number)), entries):
+        lazy = isinstance(held, LazyShards) and held.folder == folder
+        for number in (held.read if lazy else range(SHARDS[part])):  # shards never read
+            entries = shards.get(number, {})                        # are as they were
+            was = held.read[number] if lazy else cache.stored.get((part, number))
+            if _same(was, entries):
                 continue                                # already on disk
             path = folder / name / f"{number:02d}.pickle"
             if entries:
                 _dump(path, (_scope(cache, part), entries))
             else:
                 _remove(path)
+            if lazy:
+                held.read[number] = entries
+        if part == "markdown":
+            sizes = dict(cache.markdown_sizes) if lazy else {}
+            sizes.update({number: len(entries) for number, entries in shards.items()})
+            sizes.update({number: 0 for number in (held.read if lazy else ())
+                          if number not in shards})
+            cache = replace(cache, markdown_sizes={n: k for n, k in sizes.items() if k})
     cache = _write_lineage(folder, cache)               # first: cache.pickle names it
     _dump(folder / FILE, replace(cache, stored={}, state=None, fragments={}, on_disk=None,
                                  **{part: {} for part in SHARDED}))
     return cache
+
+
+def memo_size(cache: Cache) -> int:
+    """Entries in the Markdown memo, read or not."""
+    held = cache.markdown
+    if not isinstance(held, LazyShards):
+        return len(held)
+    unread = sum(k for n, k in cache.markdown_sizes.items() if n not in held.read)
+    return unread + len(held)
 
 
 def _same(stored: dict | None, entries: dict) -> bool:

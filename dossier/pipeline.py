@@ -13,8 +13,8 @@ import gc
 import time
 from dataclasses import dataclass, replace
 
-from .cache import (Cache, Stamp, code_digest, load_cache, load_stamp, save_cache, save_stamp,
-                    stat_fingerprint, template_cache)
+from .cache import (Cache, Stamp, code_digest, load_cache, load_stamp, memo_size, save_cache,
+                    save_stamp, stat_fingerprint, template_cache)
 from .deps import index_signatures
 from .errors import ContentErrors, ContentProblem
 from .incremental import (EVERYTHING, State, changed_keys, digest, input_digests, next_state,
@@ -149,7 +149,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     else:
         files.update({url: None for url in previous.files if url not in files})
     env = make_environment(templates, early.templates)
-    memo = cache.markdown if len(cache.markdown) < 8 * len(specs) + 1000 else {}
+    memo = cache.markdown if memo_size(cache) < 8 * len(specs) + 1000 else {}
     stale = stale_pages(specs, previous, changed)
     staging = stage_site(project.out, project.protected()) if previous is None else None
     try:                                                  # a clean build streams into staging

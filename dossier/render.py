@@ -156,6 +156,9 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
         return pages, made
     last = [spec for spec in specs if spec.single]
     queue = [spec for spec in specs if not spec.single]
+    read_all = getattr(memo, "load_all", None)    # a memo read from the cache as needed:
+    if read_all is not None:                      # read it all first, so the worker sends
+        read_all()                                # back only the Markdown it rendered
     context = mp.get_context("fork")
     taken = context.Value("q", 0)
     receive, send = context.Pipe(duplex=False)

@@ -339,3 +339,34 @@ def test_a_missing_or_corrupt_log_is_never_half_trusted(real, tmp_path, monkeypa
     EDITS["source"](real)
     assert build(real).code == 0
     assert snapshot(real / "site") == clean_build(real, tmp_path / "clean2")
+
+
+def test_an_edit_reads_only_the_markdown_shards_it_needs_and_keeps_the_others(
+        real, tmp_path, monkeypatch):
+    """The Markdown memo is read shard by shard as texts are looked up: an edit reads a
+    few, rewrites only those it changed, and every other shard stays on disk as it was."""
+    from dossier import cache
+    assert build(real).code == 0
+    folder = real / ".dossier-cache/markdown"
+    before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.glob("*.pickle")}
+    assert len(before) > 20
+    read = []
+    real_read = cache._read_shard
+
+    def counted(path, scope):
+        if path.parent == folder:
+            read.append(path.name)
+        return real_read(path, scope)
+    monkeypatch.setattr(cache, "_read_shard", counted)
+    EDITS["event body"](real)
+    assert build(real).code == 0
+    assert 0 < len(set(read)) < len(before) / 2
+    after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.glob("*.pickle")}
+    assert {name for name in before if after.get(name) != before[name]} <= set(read)
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+    monkeypatch.undo()
+    memo = cache.load_cache(real / ".dossier-cache")
+    assert len(memo.markdown) == 0                     # nothing read until asked for
+    size = cache.memo_size(memo)
+    memo.markdown.load_all()
+    assert len(memo.markdown) == size > len(before)
