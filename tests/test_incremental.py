@@ -370,3 +370,37 @@ def test_an_edit_reads_only_the_markdown_shards_it_needs_and_keeps_the_others(
     size = cache.memo_size(memo)
     memo.markdown.load_all()
     assert len(memo.markdown) == size > len(before)
+
+
+def test_a_clean_render_on_two_cores_reads_the_whole_markdown_memo_first(tmp_path,
+                                                                         monkeypatch):
+    """With a cache but no usable state (the site was deleted), every page renders on two
+    cores from a memo read as needed: it is read whole before the worker is forked, the
+    site equals a clean one, and no Markdown is rendered again."""
+    import sys
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from generate import generate
+    from dossier import cache, markdown
+    generate(tmp_path, 320)
+    assert run_cli("--root", tmp_path, "--out", tmp_path / "site", "--jobs", "2").code == 0
+    shutil.rmtree(tmp_path / "site")
+    rendered = []
+    real_render = markdown.render_portable
+    monkeypatch.setattr(markdown, "render_portable",
+                        lambda *a, **k: rendered.append(a) or real_render(*a, **k))
+    from dossier import pages
+    monkeypatch.setattr(pages, "render_portable", markdown.render_portable)
+    read_whole = []
+    real_load_all = cache.LazyShards.load_all
+    monkeypatch.setattr(cache.LazyShards, "load_all",
+                        lambda self: read_whole.append(len(self)) or real_load_all(self))
+    again = run_cli("--root", tmp_path, "--out", tmp_path / "site", "--jobs", "2")
+    assert again.code == 0 and "0 unchanged" in again.out
+    assert rendered == []                      # in this process; the worker's are not seen
+    assert len(read_whole) == 1 and read_whole[0] < 320   # read whole once, before the fork
+    assert snapshot(tmp_path / "site") == clean_build(tmp_path, tmp_path / "clean")
+    monkeypatch.undo()
+    memo = cache.load_cache(tmp_path / ".dossier-cache")
+    size = cache.memo_size(memo)
+    memo.markdown.load_all()
+    assert len(memo.markdown) == size > 320
