@@ -224,9 +224,6 @@ class LazyShards(dict):
         self._ensure(key)
         return dict.setdefault(self, key, default)
 
-    def __reduce__(self):                                  # pickled as what it holds
-        return dict, (dict(self),)
-
 
 def _scope(cache: Cache, part: str) -> tuple:
     """What a shard's entries are valid under: the code, and for records dossier.yaml."""
@@ -365,11 +362,9 @@ def save_cache(folder: Path, cache: Cache) -> Cache:
                 _remove(path)
             if lazy:
                 held.read[number] = entries
-        if part == "markdown":
-            sizes = dict(cache.markdown_sizes) if lazy else {}
-            sizes.update({number: len(entries) for number, entries in shards.items()})
-            sizes.update({number: 0 for number in (held.read if lazy else ())
-                          if number not in shards})
+        if part == "markdown":                          # what is read holds all it adds
+            sizes = {**cache.markdown_sizes, **{n: len(shards.get(n, ())) for n in held.read}} \
+                if lazy else {n: len(entries) for n, entries in shards.items()}
             cache = replace(cache, markdown_sizes={n: k for n, k in sizes.items() if k})
     cache = _write_lineage(folder, cache)               # first: cache.pickle names it
     _dump(folder / FILE, replace(cache, stored={}, state=None, fragments={}, on_disk=None,
