@@ -300,11 +300,11 @@ def _mentions(content: Content, events, check: _Checker) -> dict[Slug, tuple[Bac
 
 
 def _unknown_links(record, unknown: set[str], check: _Checker) -> None:
-    for owner, field, text, line, is_body in markdown_texts(record):
+    for owner, where_field, text, line, is_body in markdown_texts(record):
         for wikilink in find_wikilinks(text):
             if wikilink.target in unknown:
                 where = (line or 1) + wikilink.line if is_body else line
-                check.problem(owner, where, field, f"unknown link target '[[{wikilink.target}]]'"
+                check.problem(owner, where, where_field, f"unknown link target '[[{wikilink.target}]]'"
                               + did_you_mean(wikilink.target, check.entities))
 
 
