@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import os
 import shutil
+import subprocess
+import sys
+from itertools import count
 from pathlib import Path
 
 from .errors import OutputRefused, WriteFailed
@@ -70,6 +74,7 @@ class Staging:
         self.path.mkdir()
         (self.path / MARKER).write_bytes(marker(UPDATING))
         self.made: set[Path] = {self.path}
+        self.files = 0
 
     def put(self, url: Url, data: bytes) -> None:
         target = self.path / url
@@ -80,11 +85,12 @@ class Staging:
             target.write_bytes(data)
         except OSError as error:
             raise _failed(self.out, error) from None
+        self.files += 1
 
     def commit(self, build_id: str) -> None:
         try:
             (self.path / MARKER).write_bytes(marker(build_id))
-            _swap(self.path, self.out)
+            _swap(self.path, self.out, self.files >= DETACHED_MIN)
         except OSError as error:
             raise _failed(self.out, error) from None
 
@@ -170,18 +176,64 @@ def clean_leftovers(out: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def _swap(staging: Path, out: Path) -> None:
-    """Make ``staging`` the new ``out``; the old one is deleted afterwards."""
+def _swap(staging: Path, out: Path, detached: bool = False) -> None:
+    """Make ``staging`` the new ``out``; the old one is deleted afterwards (by a detached
+    process when ``detached``)."""
     if not out.exists():
         os.rename(staging, out)
         return
     if _exchange(staging, out):
-        _delete_ours(staging)  # staging now holds the previous build
+        _dispose(staging, detached)  # staging now holds the previous build
         return
     old = out.parent / f".{out.name}.tmp-old-{os.getpid()}"
     os.rename(out, old)
     os.rename(staging, out)
-    _delete_ours(old)
+    _dispose(old, detached)
+
+
+DETACHED_MIN = 500
+"""A clean build of at least this many files leaves the replaced site to a detached
+process to delete: unlinking 12,700 files took 1.3-1.7 s at 10,000 events (0.15 s for
+1,270 at 1,000), after the new site was already in place, where starting the process
+takes milliseconds. Smaller sites are deleted before the build returns."""
+
+_DELETER = """import os, shutil, sys
+folder, marker = sys.argv[1:3]
+try:
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.name == marker:
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                shutil.rmtree(entry.path, ignore_errors=True)
+            else:
+                os.unlink(entry.path)
+finally:
+    shutil.rmtree(folder, ignore_errors=True)
+"""
+"""The detached deleter: like ``_delete_ours``, the marker goes last, so that a deleter
+killed half-way leaves a folder the next build recognises and removes (clean_leftovers)."""
+
+_handed = count()
+
+
+def _dispose(folder: Path, detached: bool) -> None:
+    """Delete a replaced site now, or rename it to a name no later build of this process
+    will use and hand it to a detached process (its output goes nowhere; it outlives
+    this one). Where no process can be started, it is deleted now."""
+    if detached:
+        handed = folder.with_name(f"{folder.name}-old-{next(_handed)}")
+        try:
+            os.rename(folder, handed)
+            folder = handed
+            subprocess.Popen([sys.executable, "-I", "-c", _DELETER, str(folder), MARKER],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, close_fds=True,
+                             start_new_session=True)
+            return
+        except OSError:
+            pass
+    _delete_ours(folder)
 
 
 def _delete_ours(folder: Path) -> None:
@@ -204,12 +256,17 @@ _AT_FDCWD = -100
 
 def _exchange(a: Path, b: Path) -> bool:
     """Atomically exchange two paths (Linux renameat2); False where unsupported."""
-    libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return False
-    libc = ctypes.CDLL(libc_name, use_errno=True)
-    renameat2 = getattr(libc, "renameat2", None)
+    renameat2 = _renameat2()
     if renameat2 is None:
         return False
     result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
     return result == 0
+
+
+@functools.cache
+def _renameat2():
+    """libc's renameat2, looked up once (finding libc runs ``ldconfig -p``), or None."""
+    libc_name = ctypes.util.find_library("c")
+    if not libc_name:
+        return None
+    return getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None)

@@ -200,3 +200,42 @@ def test_a_build_killed_while_deleting_the_old_site_leaves_a_recognisable_leftov
     assert leftovers and all((folder / write.MARKER).is_file() for folder in leftovers)
     assert run_cli("--root", project, "--out", project / "site", "--no-cache").code == 0
     assert not list(project.glob(".site.tmp-*"))
+
+
+def test_a_large_replaced_site_is_deleted_by_a_detached_process(project, monkeypatch):
+    """From DETACHED_MIN files up, the build returns once the new site is in place and a
+    process of its own deletes the old one: the new site is whole at once, the old one
+    is gone soon after, and nothing of it is left next to the site."""
+    from dossier import write
+    monkeypatch.setattr(write, "DETACHED_MIN", 1)
+    assert run_cli("--root", project, "--out", project / "site").code == 0
+    before = snapshot(project / "site")
+    started = []
+    real_popen = write.subprocess.Popen
+    monkeypatch.setattr(write.subprocess, "Popen",
+                        lambda *a, **k: started.append(real_popen(*a, **k)) or started[-1])
+    assert run_cli("--root", project, "--out", project / "site", "--no-cache").code == 0
+    started = [process for process in started if process.args[:3] == [sys.executable, "-I", "-c"]]
+    assert len(started) == 1
+    handed = Path(started[0].args[4])
+    assert handed.parent == project and handed.name.startswith(".site.tmp-")
+    assert snapshot(project / "site") == before and not broken_links(project / "site")
+    assert started[0].wait(timeout=30) == 0
+    assert not list(project.glob(".site.tmp-*"))
+
+
+def test_a_detached_deleter_that_never_finished_leaves_a_leftover_the_next_build_removes(
+        project, monkeypatch):
+    from dossier import write
+    monkeypatch.setattr(write, "DETACHED_MIN", 1)
+    monkeypatch.setattr(write, "_DELETER", "pass")             # as if killed at once
+    assert run_cli("--root", project, "--out", project / "site").code == 0
+    for _ in range(2):
+        assert run_cli("--root", project, "--out", project / "site", "--no-cache").code == 0
+    time.sleep(0.5)                                            # let the 'deleters' exit
+    leftovers = list(project.glob(".site.tmp-*"))
+    assert len(leftovers) == 1, "each build removes the leftover of the one before"
+    assert (leftovers[0] / write.MARKER).is_file()
+    monkeypatch.undo()
+    assert run_cli("--root", project, "--out", project / "site", "--no-cache").code == 0
+    assert not list(project.glob(".site.tmp-*"))
