@@ -35,6 +35,26 @@ GENERATED: tuple[tuple[Url, Producer], ...] = (
 
 def generate(dossier: Dossier, pages: list[Url], fragments: dict | None = None) -> dict[Url, bytes]:
     """Every generated file that should exist, by URL."""
+    made: dict[Url, bytes] = {}
+    for task in tasks(dossier, pages, fragments):
+        made.update(task())
+    return made
+
+
+def tasks(dossier: Dossier, pages: list[Url], fragments: dict | None = None) -> list:
+    """The generated files as independent tasks in GENERATED's order (the two that take
+    longest, 1.3-1.5 s each at 10,000 events, first), each returning {url: bytes}, empty
+    for a file that must not exist: two processes can share them out (render_all)."""
     fragments = {} if fragments is None else fragments
-    made = {url: produce(dossier, pages, fragments) for url, produce in GENERATED}
-    return {url: data for url, data in made.items() if data is not None}
+
+    def task(url: Url, produce: Producer):
+        def run() -> dict[Url, bytes]:
+            data = produce(dossier, pages, fragments)
+            return {} if data is None else {url: data}
+        return run
+    return [task(url, produce) for url, produce in GENERATED]
+
+
+def in_order(made: dict[Url, bytes]) -> dict[Url, bytes]:
+    """Generated files in GENERATED's order, however the tasks were shared out."""
+    return {url: made[url] for url, _ in GENERATED if url in made}

@@ -21,7 +21,7 @@ from .incremental import (EVERYTHING, State, changed_keys, digest, input_digests
                           stale_pages, valid_fragments)
 from .link import Dossier, link
 from .load import Loaded, load_assets, load_content, load_templates
-from .outputs import SEARCH_INDEX, generate
+from .outputs import SEARCH_INDEX, in_order, tasks
 from .pages import plan
 from .prepare import prepare
 from .project import Project
@@ -145,7 +145,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     urls = [spec.url for spec in specs]
     side = None
     if changed is EVERYTHING or changed:                  # data files depend on everything
-        side = lambda: generate(dossier, urls, fragments)  # noqa: E731 - made beside pages
+        side = tasks(dossier, urls, fragments)            # made beside pages
     else:
         files.update({url: None for url in previous.files if url not in files})
     env = make_environment(templates, early.templates)
@@ -156,7 +156,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
         rendered, generated = render_all(env, dossier, stale, memo, fragments, project.jobs,
                                          progress, _streamed(staging) if staging else None,
                                          side)
-        files.update(generated or {})
+        files.update(in_order(generated or {}))
         digests = {url: (page if staging else digest(page), deps)
                    for url, (page, deps) in rendered.items()}
         state = next_state(inputs, kinds, previous, specs, digests,

@@ -171,10 +171,11 @@ def _counted(specs: list[PageSpec], progress, total: int):
 
 def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec], memo: dict,
                fragments: dict, workers: int = 1, progress=None, sink=None,
-               side=None) -> tuple[dict[Url, tuple[object, tuple[str, ...]]], object]:
+               side: list | None = None) -> tuple[dict[Url, tuple[object, tuple[str, ...]]],
+                                                  dict | None]:
     """Render pages, on two cores when there are enough of them and fork is available;
-    also run ``side()`` (the data files), and return ({url: (bytes, dependency keys)},
-    what ``side`` returned).
+    also run the ``side`` tasks (the data files: each returns {url: bytes}), and return
+    ({url: (bytes, dependency keys)}, what the tasks returned, merged; None without any).
 
     With a ``sink``, each page's bytes go to ``sink(url, bytes)`` as soon as it renders
     and what the sink returns is kept in their place (a clean build writes pages to its
@@ -186,16 +187,19 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     (a fixed split left one 3 to 5 s behind at 10,000 events: the worker's copy-on-write
     faults make its pages slower, by how much depends on the machine's load). When the
     queue is empty the worker sends back what it made, with the Markdown and fragments
-    it rendered, and makes the data files while the parent renders the single-file
+    it rendered, and starts on the side tasks, while the parent renders the single-file
     edition, which holds every record's Markdown: rendered last, with the worker's
-    Markdown in the memo, no text is rendered twice.
+    Markdown in the memo, no text is rendered twice. The parent then takes side tasks
+    from the same shared queue (the single-file edition and the two largest data files
+    each take 1.3-2.4 s at 10,000 events: left to one process each, one waited a second
+    for the other).
     """
     def one(spec: PageSpec):
         html, deps = render_page(env, dossier, spec, memo, fragments)
         return (html if sink is None else sink(spec.url, html)), deps
 
     if workers < 2 or len(specs) < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
-        made = side() if side is not None else None
+        made = _run(side) if side is not None else None
         pages = {spec.url: one(spec) for spec in _counted(specs, progress, len(specs))}
         if progress is not None and len(specs) >= 50:
             progress(len(specs), len(specs))
@@ -206,11 +210,11 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     if read_all is not None:                      # read it all first, so the worker sends
         read_all()                                # back only the Markdown it rendered
     context = mp.get_context("fork")
-    taken = context.Value("q", 0)
+    taken, side_taken = context.Value("q", 0), context.Value("q", 0)
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(target=_worker,
-                             args=(send, one, queue, taken, memo, fragments, side,
-                                   (os.getpid(), receive)))
+                             args=(send, one, queue, taken, memo, fragments,
+                                   (side or [], side_taken), (os.getpid(), receive)))
     worker.start()
     send.close()
     try:
@@ -223,7 +227,9 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
         memo.update(new_memo)
         fragments.update(new_fragments)
         mine.update((spec.url, one(spec)) for spec in last)
-        made, side_fragments = _received(receive)
+        made = _run(side or [], side_taken)
+        theirs, side_fragments = _received(receive)
+        made.update(theirs)
         fragments.update(side_fragments)
     except BaseException:
         worker.terminate()                            # it must not go on writing pages
@@ -232,7 +238,18 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
         worker.join()
     if progress is not None:
         progress(len(specs), len(specs))
-    return {spec.url: mine.get(spec.url) or pages[spec.url] for spec in specs}, made
+    return ({spec.url: mine.get(spec.url) or pages[spec.url] for spec in specs},
+            made if side is not None else None)
+
+
+def _run(tasks: list, taken=None) -> dict:
+    """Run tasks (all of them, or with a shared counter those this process takes) and
+    merge what they return."""
+    made: dict = {}
+    for chunk in ([tasks] if taken is None else chunks(tasks, taken, 1)):
+        for task in chunk:
+            made.update(task())
+    return made
 
 
 def chunks(queue: list, taken, size: int = CHUNK):
@@ -279,6 +296,9 @@ _PR_SET_PDEATHSIG = 1
 
 
 def _worker(send, one, queue, taken, memo, fragments, side, parent) -> None:
+    """Render pages from the shared queue, send them back with the Markdown and fragments
+    made meanwhile, then run side tasks from theirs (``side``: (tasks, shared counter))
+    and send what they made."""
     die_with_parent(parent)
     known, known_fragments = set(memo), set(fragments)
 
@@ -292,7 +312,7 @@ def _worker(send, one, queue, taken, memo, fragments, side, parent) -> None:
             pages.update((spec.url, one(spec)) for spec in chunk)
         send.send(("ok", (pages, {k: v for k, v in memo.items() if k not in known},
                           new_fragments())))
-        made = side() if side is not None else None
+        made = _run(*side)
         send.send(("ok", (made, new_fragments())))
     except TemplateFailure as error:
         send.send(("template", (error.template, error.line, error.message)))

@@ -242,6 +242,37 @@ def test_two_processes_render_exactly_what_one_does(tmp_path):
     assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
 
 
+def test_two_processes_share_the_data_files_each_made_once(tmp_path, monkeypatch):
+    """On two cores the data files are tasks both processes take from one queue: each is
+    made exactly once, by one process or the other, and all of them reach the site."""
+    import os
+    import sys
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from generate import generate
+    from dossier import outputs, pipeline
+    generate(tmp_path, 320)
+    log = tmp_path / "made.log"
+    real_tasks = outputs.tasks
+
+    def logged(*args):
+        def wrap(task, number):
+            def run():
+                made = task()
+                with open(log, "a", encoding="utf-8") as out:   # both processes append
+                    out.write(f"{number} {os.getpid()}\n")
+                return made
+            return run
+        return [wrap(task, number) for number, task in enumerate(real_tasks(*args))]
+    monkeypatch.setattr(pipeline, "tasks", logged)
+    assert run_cli("--root", tmp_path, "--out", tmp_path / "two", "--no-cache",
+                   "--jobs", "2").code == 0
+    lines = [line.split() for line in log.read_text("utf-8").splitlines()]
+    assert sorted(int(number) for number, _ in lines) == list(range(len(outputs.GENERATED)))
+    for url, _ in outputs.GENERATED:
+        if url not in ("feed.xml", "sitemap.xml", "CNAME"):   # no site_url, no cname
+            assert (tmp_path / "two" / url).is_file(), url
+
+
 def test_a_template_error_in_either_process_fails_the_build_cleanly(tmp_path):
     """Both processes take pages from one queue: whichever meets the broken template,
     the build stops with the template's name and line, and writes nothing."""
