@@ -135,11 +135,12 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     specs = plan(dossier, assets.get("assets/style.css", b"").decode("utf-8"))
     inputs, kinds = input_digests(dossier, _record_digests(loaded), templates, cache.code)
     inputs["site"] = digest(f"{inputs['site']} {dossier.site.site_url}".encode())
-    indexes = index_signatures(dossier)
+    kept_state = use_cache or kept                        # someone reads the next state
+    indexes = index_signatures(dossier) if kept_state else {}  # (0.15 s at 10,000 events)
     previous = _usable_state(cache, project)
     changed = changed_keys(previous, inputs, kinds, indexes)
     fragments = valid_fragments(cache.fragments, changed)  # pieces nothing changed under
-    if not use_cache and not kept:                        # nobody will reuse them: let go
+    if not kept_state:                                    # nobody will reuse them: let go
         fragments = Unkept()
     files = dict(assets)
     urls = [spec.url for spec in specs]
