@@ -25,6 +25,11 @@ def digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+def digester():
+    """A hash object whose hexdigest() is ``digest`` of all the bytes given to update()."""
+    return hashlib.blake2b(digest_size=16)
+
+
 @dataclass(frozen=True, slots=True)
 class PageMemo:
     """What one page read and produced last time."""

@@ -28,7 +28,8 @@ from .project import Project
 from .render import make_environment, render_all
 from .urls import Url
 from .validate import validate
-from .write import Staging, check_output_dir, read_build_id, stage_site, update_site
+from .write import (Spool, Spooled, Staging, check_output_dir, read_build_id, stage_site,
+                    update_site)
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,12 +154,13 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     memo = cache.markdown if memo_size(cache) < 8 * len(specs) + 1000 else {}
     stale = stale_pages(specs, previous, changed)
     staging = stage_site(project.out, project.protected()) if previous is None else None
+    spool = None if staging else Spool(project.out)       # large pages of an update
     try:                                                  # a clean build streams into staging
         rendered, generated = render_all(env, dossier, stale, memo, fragments, project.jobs,
                                          progress, _streamed(staging) if staging else None,
-                                         side)
+                                         side, (staging or spool).stream)
         files.update(in_order(generated or {}))
-        digests = {url: (page if staging else digest(page), deps)
+        digests = {url: (page if staging else _digest(page), deps)
                    for url, (page, deps) in rendered.items()}
         state = next_state(inputs, kinds, previous, specs, digests,
                            {url: previous.files[url] if data is None else digest(data)
@@ -175,6 +177,8 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     finally:
         if staging:
             staging.discard()
+        if spool:
+            spool.discard()
     cache = replace(cache, out=str(project.out.resolve()), build_id=build_id, state=state,
                     parsed={r.digest: r for r in outcomes}, markdown=memo,
                     site_digest=_record_digests(loaded)["site"], stats=loaded.stats,
@@ -219,6 +223,10 @@ def _unchanged(stamp, fingerprint: str, project: Project) -> bool:
     return (stamp is not None and stamp.fingerprint == fingerprint
             and stamp.out == str(project.out.resolve())
             and read_build_id(project.out) == stamp.build_id)
+
+
+def _digest(page: bytes | Spooled) -> str:
+    return page.digest if isinstance(page, Spooled) else digest(page)
 
 
 def _size(data: bytes | None) -> int | None:

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 
@@ -87,6 +88,20 @@ class Staging:
             raise _failed(self.out, error) from None
         self.files += 1
 
+    def stream(self, url: Url, write) -> str:
+        """A file written by ``write(file)``, which returns the digest of what it wrote."""
+        target = self.path / url
+        try:
+            if target.parent not in self.made:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                self.made.add(target.parent)
+            with open(target, "wb") as out:
+                found = write(out)
+        except OSError as error:
+            raise _failed(self.out, error) from None
+        self.files += 1
+        return found
+
     def commit(self, build_id: str) -> None:
         try:
             (self.path / MARKER).write_bytes(marker(build_id))
@@ -97,6 +112,45 @@ class Staging:
     def discard(self) -> None:
         if self.path.exists():
             _delete_ours(self.path)
+
+
+@dataclass(frozen=True)
+class Spooled:
+    """A page written to a temporary file beside its place in the output folder as it
+    rendered (too large to hold whole), and the digest of its bytes. ``update_site``
+    moves it into place if it changed; ``Spool.discard`` removes it otherwise."""
+
+    path: Path
+    digest: str
+
+
+class Spool:
+    """Streamed pages of an in-place update (see Spooled)."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.paths: list[Path] = []
+
+    def stream(self, url: Url, write) -> Spooled:
+        """A temporary file written by ``write(file)``, which returns the digest."""
+        target = self.out / url
+        temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+        self.paths.append(temporary)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(temporary, "wb") as out:
+                return Spooled(temporary, write(out))
+        except OSError as error:
+            raise WriteFailed(f"could not write {error.filename or temporary}: "
+                              f"{error.strerror or error}; the site was left as it was") from None
+
+    def discard(self) -> None:
+        """Remove the temporary files not moved into place."""
+        for path in self.paths:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                pass
 
 
 def stage_site(out: Path, protected: list[Path]) -> Staging:
@@ -113,7 +167,7 @@ def _failed(out: Path, error: OSError) -> WriteFailed:
                        f"({error.filename or out}); the previous site was left as it was")
 
 
-def update_site(out: Path, changed: dict[Url, bytes], removed: set[Url], build_id: str) -> int:
+def update_site(out: Path, changed: dict[Url, bytes | Spooled], removed: set[Url], build_id: str) -> int:
     """Bring a previous build up to date in place: each file replaced atomically.
 
     New files are written first, then changed ones, then stale ones deleted, so that at
@@ -140,7 +194,7 @@ def write_pages(out: Path, pages: dict[Url, bytes]) -> None:
                           f"{error.strerror or error}") from None
 
 
-def _update_site(out: Path, changed: dict[Url, bytes], removed: set[Url], build_id: str) -> int:
+def _update_site(out: Path, changed: dict[Url, bytes | Spooled], removed: set[Url], build_id: str) -> int:
     _replace(out / MARKER, marker(UPDATING))
     for url in sorted(changed, key=lambda u: ((out / u).exists(), u)):  # new files first
         target = out / url
@@ -158,8 +212,11 @@ def _update_site(out: Path, changed: dict[Url, bytes], removed: set[Url], build_
     return len(changed)
 
 
-def _replace(target: Path, data: bytes) -> None:
+def _replace(target: Path, data: bytes | Spooled) -> None:
     """Write a file so that readers see either the old bytes or the new, never a mix."""
+    if isinstance(data, Spooled):
+        os.replace(data.path, target)
+        return
     temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
     try:
         temporary.write_bytes(data)

@@ -53,3 +53,38 @@ def test_a_macro_called_with_an_unknown_keyword_still_fails():
         render("{% import 'macros.html' as m %}{{ m.box(1, colour='red') }}")
 
 
+
+
+def test_a_streamed_page_is_exactly_the_page_rendered_whole(real):
+    """The single-file edition is written as it renders; its bytes and digest are those
+    of the same page rendered whole, and so are the dependencies it records."""
+    import io
+    from pathlib import Path
+    from dossier import pipeline, render
+    from dossier.incremental import digest
+    from dossier.load import load_templates
+    from dossier.project import Project
+    project = Project.at(Path(real), jobs=1)
+    dossier, _, _, _ = pipeline.compile_dossier(project)
+    env = make_environment(load_templates(project.templates))
+    single = next(spec for spec in pipeline.plan(dossier, "") if spec.single)
+    whole, deps = render.render_page(env, dossier, single, {}, {})
+    out = io.BytesIO()
+    streamed_digest, streamed_deps = render.stream_page(env, dossier, single, {}, {}, out)
+    assert out.getvalue() == whole and len(whole) > 50_000
+    assert streamed_digest == digest(whole) and streamed_deps == deps
+
+
+def test_a_template_error_in_a_streamed_page_leaves_the_site_and_no_temporary_file(real):
+    from conftest import build, snapshot
+    assert build(real).code == 0
+    before = snapshot(real / "site")
+    (real / "content/events/2025-11-police-guard-mexican-embassy.md").write_text(
+        (real / "content/events/2025-11-police-guard-mexican-embassy.md").read_text("utf-8")
+        + "\nOne more line.\n", "utf-8")
+    single = real / "templates/single.html"
+    single.write_text(single.read_text("utf-8").replace(
+        "</main>", "{{ site.no_such_field }}</main>"), "utf-8")
+    result = build(real)
+    assert result.code == 1 and "templates/single.html" in result.err
+    assert snapshot(real / "site") == before
