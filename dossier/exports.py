@@ -113,13 +113,13 @@ def dossier_json(dossier: Dossier, fragments: dict | None = None) -> bytes:
             "dossier": {"title": site.title, "subtitle": site.subtitle, "summary": site.summary,
                         "language": site.language, "as_of": _iso(site.as_of),
                         "site_url": site.site_url}}
-    parts = [_json(head)[:-1]]
+    parts = [_json(head)[:-1].encode("utf-8")]
     for kind, make in (("events", _event), ("people", _profile),
                        ("organizations", _profile), ("sources", _source), ("quotes", _quote)):
         items = pieces(dossier, fragments, f"dossier.json:{kind}", getattr(dossier, kind),
                        lambda tracked, item, make=make: _json(make(tracked, item)))
-        parts.append(f'{_json(kind)}:[{",".join(items)}]')
-    return (",".join(parts) + "}\n").encode("utf-8")
+        parts.append(f"{_json(kind)}:[".encode("utf-8") + b",".join(items) + b"]")
+    return b",".join(parts) + b"}\n"
 
 
 def _cell(value) -> str:
@@ -134,8 +134,8 @@ def _csv_row(values: list) -> str:
     return buffer.getvalue()
 
 
-def _csv(header: list[str], rows: list[str]) -> bytes:
-    return (_csv_row(header) + "".join(rows)).encode("utf-8")
+def _csv(header: list[str], rows: list[bytes]) -> bytes:
+    return _csv_row(header).encode("utf-8") + b"".join(rows)
 
 
 def events_csv(dossier: Dossier, fragments: dict | None = None) -> bytes:
@@ -182,5 +182,5 @@ def timeline_json(dossier: Dossier, fragments: dict | None = None) -> bytes:
         return _json(data)
     site = dossier.site
     title = _json({"text": {"headline": site.title, "text": plain(dossier, site.summary)}})
-    events = ",".join(pieces(dossier, fragments, "timeline.json", dossier.events, item))
-    return f'{{"title":{title},"events":[{events}]}}\n'.encode("utf-8")
+    events = b",".join(pieces(dossier, fragments, "timeline.json", dossier.events, item))
+    return f'{{"title":{title},"events":['.encode("utf-8") + events + b"]}\n"

@@ -47,10 +47,9 @@ def atom_feed(dossier: Dossier, site_url: str, fragments: dict | None = None) ->
               f"  <updated>{timestamp(newest)}</updated>",
               f"  <author><name>{author}</name></author>",
               "  <generator>dossier</generator>"]
-    lines += pieces(dossier, fragments, "feed.xml", events,
-                    lambda tracked, event: _entry(tracked, site_url, event))
-    lines.append("</feed>")
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    entries = pieces(dossier, fragments, "feed.xml", events,
+                     lambda tracked, event: _entry(tracked, site_url, event))
+    return b"\n".join([line.encode("utf-8") for line in lines] + entries + [b"</feed>\n"])
 
 
 def _entry(dossier, site_url: str, event: Event) -> str:

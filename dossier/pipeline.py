@@ -146,15 +146,16 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     files = dict(assets)
     urls = [spec.url for spec in specs]
     side = None
-    if changed is EVERYTHING or changed:                  # data files depend on everything
-        side = tasks(dossier, urls, fragments)            # made beside pages
-    else:
-        files.update({url: None for url in previous.files if url not in files})
     env = make_environment(templates, early.templates)
     memo = cache.markdown if memo_size(cache) < 8 * len(specs) + 1000 else {}
     stale = stale_pages(specs, previous, changed)
     staging = stage_site(project.out, project.protected()) if previous is None else None
-    spool = None if staging else Spool(project.out)       # large pages of an update
+    spool = None if staging else Spool(project.out)       # large files of an update
+    if changed is EVERYTHING or changed:                  # data files depend on everything:
+        side = [_written(task, (staging or spool).keep)   # made beside pages, written
+                for task in tasks(dossier, urls, fragments)]  # as soon as made
+    else:
+        files.update({url: None for url in previous.files if url not in files})
     try:                                                  # a clean build streams into staging
         rendered, generated = render_all(env, dossier, stale, memo, fragments, project.jobs,
                                          progress, _streamed(staging) if staging else None,
@@ -163,14 +164,15 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
         digests = {url: (page if staging else _digest(page), deps)
                    for url, (page, deps) in rendered.items()}
         state = next_state(inputs, kinds, previous, specs, digests,
-                           {url: previous.files[url] if data is None else digest(data)
+                           {url: previous.files[url] if data is None else _digest(data)
                             for url, data in files.items()}, indexes)
         build_id = digest(repr(sorted((u, m.digest) for u, m in state.pages.items())).encode()
                           + repr(sorted(state.files.items())).encode())
         if staging:                                       # every page rendered: swap it in
             for url in sorted(files):
-                staging.put(url, files[url])
-            staging.commit(build_id)
+                if not isinstance(files[url], Spooled):   # the data files are there
+                    staging.put(url, files[url])
+            staging.commit(build_id, len(state.pages) + len(state.files))
             written, removed = sorted(state.pages.keys() | files.keys()), 0
         else:
             written, removed = _write(project, previous, state, rendered, files, build_id)
@@ -229,7 +231,14 @@ def _digest(page: bytes | Spooled) -> str:
     return page.digest if isinstance(page, Spooled) else digest(page)
 
 
-def _size(data: bytes | None) -> int | None:
+def _written(task, keep):
+    """A data-file task whose files are written (``keep``) as soon as it makes them."""
+    return lambda: {url: keep(url, data) for url, data in task().items()}
+
+
+def _size(data: bytes | Spooled | None) -> int | None:
+    if isinstance(data, Spooled):
+        return data.size
     return None if data is None else len(data)
 
 

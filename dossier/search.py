@@ -83,4 +83,4 @@ def index_script(dossier: Dossier, fragments: dict | None = None) -> bytes:
     parts = [part for kind, make in ROWS for part in pieces(
         dossier, fragments, f"search:{kind}", getattr(dossier, kind),
         lambda tracked, item, make=make: safe_json(make(tracked, item)))]
-    return f"window.{GLOBAL}=[{','.join(parts)}];\n".encode("utf-8")
+    return f"window.{GLOBAL}=[".encode("utf-8") + b",".join(parts) + b"];\n"

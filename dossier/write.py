@@ -20,6 +20,7 @@ from itertools import count
 from pathlib import Path
 
 from .errors import OutputRefused, WriteFailed
+from .incremental import digest
 from .urls import Url
 
 MARKER = ".dossier-build"
@@ -75,37 +76,41 @@ class Staging:
         self.path.mkdir()
         (self.path / MARKER).write_bytes(marker(UPDATING))
         self.made: set[Path] = {self.path}
-        self.files = 0
 
     def put(self, url: Url, data: bytes) -> None:
-        target = self.path / url
         try:
-            if target.parent not in self.made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self.made.add(target.parent)
-            target.write_bytes(data)
+            self._place(url).write_bytes(data)
         except OSError as error:
             raise _failed(self.out, error) from None
-        self.files += 1
 
-    def stream(self, url: Url, write) -> str:
-        """A file written by ``write(file)``, which returns the digest of what it wrote."""
-        target = self.path / url
+    def stream(self, url: Url, write):
+        """A file written by ``write(file)``; what that returns (a streamed page's
+        digest)."""
         try:
-            if target.parent not in self.made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self.made.add(target.parent)
-            with open(target, "wb") as out:
-                found = write(out)
+            with open(self._place(url), "wb") as out:
+                return write(out)
         except OSError as error:
             raise _failed(self.out, error) from None
-        self.files += 1
-        return found
 
-    def commit(self, build_id: str) -> None:
+    def _place(self, url: Url) -> Path:
+        """Where ``url`` goes in the staging folder, its folder made."""
+        target = self.path / url
+        if target.parent not in self.made:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.made.add(target.parent)
+        return target
+
+    def keep(self, url: Url, data: bytes) -> Spooled:
+        """``put``, and what to keep in the file's place."""
+        self.put(url, data)
+        return Spooled(self.path / url, digest(data), len(data))
+
+    def commit(self, build_id: str, files: int = 0) -> None:
+        """Swap the staging folder in for ``out``; ``files``: how many it holds (from
+        DETACHED_MIN up, the replaced site is deleted by a detached process)."""
         try:
             (self.path / MARKER).write_bytes(marker(build_id))
-            _swap(self.path, self.out, self.files >= DETACHED_MIN)
+            _swap(self.path, self.out, files >= DETACHED_MIN)
         except OSError as error:
             raise _failed(self.out, error) from None
 
@@ -116,41 +121,55 @@ class Staging:
 
 @dataclass(frozen=True)
 class Spooled:
-    """A page written to a temporary file beside its place in the output folder as it
-    rendered (too large to hold whole), and the digest of its bytes. ``update_site``
-    moves it into place if it changed; ``Spool.discard`` removes it otherwise."""
+    """A file written as soon as it was made (not held until the site is written): into
+    the staging folder of a clean build, or, in an update, into the spool folder beside
+    the output folder, from which ``update_site`` moves it into place if it changed;
+    ``Spool.discard`` removes the rest."""
 
     path: Path
     digest: str
+    size: int
 
 
 class Spool:
-    """Streamed pages of an in-place update (see Spooled)."""
+    """Files of an in-place update written as they are made (see Spooled), by this
+    process or a forked worker, into a folder next to ``out`` (a rename away from their
+    place, never inside the site). It carries the marker, so that the leftover of a
+    killed build is removed by the next one (clean_leftovers, here and in Staging)."""
 
     def __init__(self, out: Path):
         self.out = out
-        self.paths: list[Path] = []
-
-    def stream(self, url: Url, write) -> Spooled:
-        """A temporary file written by ``write(file)``, which returns the digest."""
-        target = self.out / url
-        temporary = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-        self.paths.append(temporary)
+        clean_leftovers(out.resolve())
+        self.path = out.resolve().parent / f".{out.name}.tmp-spool-{os.getpid()}"
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(temporary, "wb") as out:
-                return Spooled(temporary, write(out))
+            self.path.mkdir()
+            (self.path / MARKER).write_bytes(marker(UPDATING))
         except OSError as error:
-            raise WriteFailed(f"could not write {error.filename or temporary}: "
+            raise WriteFailed(f"could not write {error.filename or self.path}: "
                               f"{error.strerror or error}; the site was left as it was") from None
 
+    def stream(self, url: Url, write) -> Spooled:
+        """A file written by ``write(file)``, which returns the digest of its bytes."""
+        target = self.path / url
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with open(target, "wb") as out:
+                found = write(out)
+                return Spooled(target, found, out.tell())
+        except OSError as error:
+            raise WriteFailed(f"could not write {error.filename or target}: "
+                              f"{error.strerror or error}; the site was left as it was") from None
+
+    def keep(self, url: Url, data: bytes) -> Spooled:
+        def write(out) -> str:
+            out.write(data)
+            return digest(data)
+        return self.stream(url, write)
+
     def discard(self) -> None:
-        """Remove the temporary files not moved into place."""
-        for path in self.paths:
-            try:
-                path.unlink()
-            except FileNotFoundError:
-                pass
+        """Remove the folder, with the files not moved into place."""
+        if self.path.exists():
+            _delete_ours(self.path)
 
 
 def stage_site(out: Path, protected: list[Path]) -> Staging:

@@ -66,6 +66,7 @@ def test_incremental_update_killed_stays_usable_and_is_repaired(corpus, tmp_path
     assert (site / "index.html").is_file()
     assert broken_links(site) == []  # every link still leads to a file
     assert run_cli("--root", corpus).code == 0
+    assert not list(corpus.glob(".site.tmp-*"))      # nor the spool of the killed update
     assert run_cli("--root", corpus, "--out", tmp_path / "clean", "--no-cache").code == 0
     assert snapshot(site) == snapshot(tmp_path / "clean")
 

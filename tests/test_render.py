@@ -76,6 +76,8 @@ def test_a_streamed_page_is_exactly_the_page_rendered_whole(real):
 
 
 def test_a_template_error_in_a_streamed_page_leaves_the_site_and_no_temporary_file(real):
+    """An update writes large files into a spool folder beside the site as they are made;
+    a build that fails leaves the site as it was and removes the spool."""
     from conftest import build, snapshot
     assert build(real).code == 0
     before = snapshot(real / "site")
@@ -88,3 +90,4 @@ def test_a_template_error_in_a_streamed_page_leaves_the_site_and_no_temporary_fi
     result = build(real)
     assert result.code == 1 and "templates/single.html" in result.err
     assert snapshot(real / "site") == before
+    assert not list(real.glob(".site.tmp-*"))
