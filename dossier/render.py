@@ -8,6 +8,7 @@ translated into TemplateFailure naming the template and line.
 from __future__ import annotations
 
 import ctypes
+import gc
 import multiprocessing as mp
 import os
 import signal
@@ -211,11 +212,30 @@ CHUNK = 24
 
 
 def _counted(specs: list[PageSpec], progress, total: int):
-    """Yield specs, reporting progress every 50 pages."""
+    """Yield specs, reporting progress every 50 pages (and sweeping, see ``_swept``)."""
     for done, spec in enumerate(specs, 1):
         yield spec
         if progress is not None and done % 50 == 0:
             progress(done, total)
+        if done % SWEEP_EVERY == 0:
+            sweep()
+
+
+SWEEP_EVERY = 500
+"""Pages rendered between two sweeps of the garbage they leave."""
+
+
+def sweep() -> None:
+    """Free the reference cycles that rendering leaves, and set aside what survives.
+
+    A build runs with Python's cycle collector paused (pipeline.build). Each page leaves
+    a few dozen objects in cycles (Jinja's context and the macros imported 'with
+    context' point at each other), and with them the page's strings: 118 MB at 10,000
+    events, never freed. A collection now and then frees them; ``gc.freeze`` then puts
+    whatever survived out of the next one's way, so that each object is looked at once
+    (0.47 s of CPU for 12,700 pages). The build's data is frozen as rendering starts."""
+    gc.collect()
+    gc.freeze()
 
 
 def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec], memo: dict,
@@ -261,6 +281,7 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
             return page_digest
         return stream(spec.url, write), deps[0]
 
+    gc.freeze()                                   # the build's data, out of sweeps' way
     if workers < 2 or len(specs) < PARALLEL_MIN or "fork" not in mp.get_all_start_methods():
         made = _run(side) if side is not None else None
         pages = {spec.url: one(spec) for spec in _counted(specs, progress, len(specs))}
@@ -282,10 +303,12 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     send.close()
     try:
         mine = {}
-        for chunk in chunks(queue, taken):
+        for number, chunk in enumerate(chunks(queue, taken), 1):
             mine.update((spec.url, one(spec)) for spec in chunk)
             if progress is not None:
                 progress(min(taken.value, len(queue)), len(specs))
+            if number % (SWEEP_EVERY // CHUNK) == 0:
+                sweep()
         pages, new_memo, new_fragments = _received(receive)
         memo.update(new_memo)
         fragments.update(new_fragments)
@@ -371,8 +394,10 @@ def _worker(send, one, queue, taken, memo, fragments, side, parent) -> None:
         return found
     try:
         pages = {}
-        for chunk in chunks(queue, taken):
+        for number, chunk in enumerate(chunks(queue, taken), 1):
             pages.update((spec.url, one(spec)) for spec in chunk)
+            if number % (SWEEP_EVERY // CHUNK) == 0:
+                sweep()
         send.send(("ok", (pages, {k: v for k, v in memo.items() if k not in known},
                           new_fragments())))
         made = _run(*side)

@@ -91,3 +91,33 @@ def test_a_template_error_in_a_streamed_page_leaves_the_site_and_no_temporary_fi
     assert result.code == 1 and "templates/single.html" in result.err
     assert snapshot(real / "site") == before
     assert not list(real.glob(".site.tmp-*"))
+
+
+def test_rendering_frees_the_cycles_its_pages_leave_while_the_collector_is_paused(
+        real, monkeypatch):
+    """Each page leaves objects in reference cycles (Jinja's context and the macros
+    imported with it), which the paused collector would keep to the end of the build;
+    rendering sweeps them every SWEEP_EVERY pages."""
+    import weakref
+    from pathlib import Path
+    from dossier import pages, pipeline, render
+    from dossier.project import Project
+    made = []
+    real_init = pages.Here.__init__
+
+    def recorded(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        made.append(weakref.ref(self))
+    monkeypatch.setattr(pages.Here, "__init__", recorded)
+    monkeypatch.setattr(render, "SWEEP_EVERY", 2)
+    alive = []
+    real_build = pipeline._build
+
+    def counted(*args, **kwargs):
+        report = real_build(*args, **kwargs)
+        alive.append(sum(ref() is not None for ref in made))
+        return report
+    monkeypatch.setattr(pipeline, "_build", counted)
+    report = pipeline.build(Project.at(Path(real), jobs=1), use_cache=False)
+    assert report.rendered == len(made) > 10
+    assert alive[0] <= 2, f"{alive[0]} of {len(made)} pages' helpers still held"
