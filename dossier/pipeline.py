@@ -173,7 +173,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
             for url in sorted(files):
                 if not isinstance(files[url], Spooled):   # the data files are there
                     staging.put(url, files[url])
-            staging.commit(build_id, len(state.pages) + len(state.files))
+            staging.commit(build_id, state.pages.keys() | state.files.keys())
             written, removed = sorted(state.pages.keys() | files.keys()), 0
         else:
             written, removed = _write(project, previous, state, rendered, files, build_id)

@@ -203,40 +203,67 @@ def test_a_build_killed_while_deleting_the_old_site_leaves_a_recognisable_leftov
     assert not list(project.glob(".site.tmp-*"))
 
 
-def test_a_large_replaced_site_is_deleted_by_a_detached_process(project, monkeypatch):
-    """From DETACHED_MIN files up, the build returns once the new site is in place and a
-    process of its own deletes the old one: the new site is whole at once, the old one
-    is gone soon after, and nothing of it is left next to the site."""
+def test_a_large_replaced_site_is_kept_as_the_spare_and_written_over_next_time(
+        project, monkeypatch, tmp_path):
+    """From SPARE_MIN files up, a clean build keeps the site it replaces beside the new
+    one (the spare, with its marker), and the next clean build writes into it: the same
+    files (inodes) get the new bytes, files the new site lacks are removed, and the
+    result is exactly a fresh build's."""
     from dossier import write
-    monkeypatch.setattr(write, "DETACHED_MIN", 1)
-    assert run_cli("--root", project, "--out", project / "site").code == 0
-    before = snapshot(project / "site")
-    started = []
-    real_popen = write.subprocess.Popen
-    monkeypatch.setattr(write.subprocess, "Popen",
-                        lambda *a, **k: started.append(real_popen(*a, **k)) or started[-1])
-    assert run_cli("--root", project, "--out", project / "site", "--no-cache").code == 0
-    started = [process for process in started if process.args[:3] == [sys.executable, "-I", "-c"]]
-    assert len(started) == 1
-    handed = Path(started[0].args[4])
-    assert handed.parent == project and handed.name.startswith(".site.tmp-")
-    assert snapshot(project / "site") == before and not broken_links(project / "site")
-    assert started[0].wait(timeout=30) == 0
+    monkeypatch.setattr(write, "SPARE_MIN", 1)
+    site, spare = project / "site", write.spare_path(project / "site")
+    assert run_cli("--root", project).code == 0
+    assert not spare.exists()
+    first = {path.relative_to(site): path.stat().st_ino for path in site.rglob("*.html")}
+    assert run_cli("--root", project, "--no-cache").code == 0
+    assert (spare / write.MARKER).is_file()
+    assert {path.relative_to(spare): path.stat().st_ino for path in spare.rglob("*.html")} \
+        == first                                  # the replaced site, as it was
+    (spare / "events/stray.html").write_text("left over")
+    (spare / "stray-folder").mkdir()
+    (spare / "stray-folder/x.txt").write_text("left over")
+    _rename(project)                              # new bytes for some pages
+    assert run_cli("--root", project, "--no-cache").code == 0
+    now = {path.relative_to(site): path.stat().st_ino for path in site.rglob("*.html")}
+    assert now == first                           # written over, not created anew
+    assert "Ana L." in (site / "people/ana-lopez.html").read_text("utf-8")
+    assert not (site / "events/stray.html").exists() and not (site / "stray-folder").exists()
+    assert run_cli("--root", project, "--out", tmp_path / "fresh", "--no-cache").code == 0
+    assert snapshot(site) == snapshot(tmp_path / "fresh")
     assert not list(project.glob(".site.tmp-*"))
 
 
-def test_a_detached_deleter_that_never_finished_leaves_a_leftover_the_next_build_removes(
+def test_a_failed_build_into_the_spare_leaves_the_site_and_keeps_the_spare(
         project, monkeypatch):
     from dossier import write
-    monkeypatch.setattr(write, "DETACHED_MIN", 1)
-    monkeypatch.setattr(write, "_DELETER", "pass")             # as if killed at once
-    assert run_cli("--root", project, "--out", project / "site").code == 0
-    for _ in range(2):
-        assert run_cli("--root", project, "--out", project / "site", "--no-cache").code == 0
-    time.sleep(0.5)                                            # let the 'deleters' exit
-    leftovers = list(project.glob(".site.tmp-*"))
-    assert len(leftovers) == 1, "each build removes the leftover of the one before"
-    assert (leftovers[0] / write.MARKER).is_file()
+    monkeypatch.setattr(write, "SPARE_MIN", 1)
+    assert run_cli("--root", project).code == 0
+    assert run_cli("--root", project, "--no-cache").code == 0
+    before = snapshot(project / "site")
+    _rename(project)
+    _fill_disk_after(monkeypatch, 0)               # the marker cannot even be written
+    result = run_cli("--root", project, "--no-cache")
     monkeypatch.undo()
-    assert run_cli("--root", project, "--out", project / "site", "--no-cache").code == 0
+    monkeypatch.setattr(write, "SPARE_MIN", 1)
+    assert result.code == 1 and "No space left on device" in result.err
+    assert snapshot(project / "site") == before
+    assert (write.spare_path(project / "site") / write.MARKER).is_file()
     assert not list(project.glob(".site.tmp-*"))
+    assert run_cli("--root", project, "--no-cache").code == 0
+    assert "Ana L." in (project / "site/people/ana-lopez.html").read_text("utf-8")
+
+
+def test_a_link_in_the_spare_is_replaced_never_written_through(project, monkeypatch, tmp_path):
+    from dossier import write
+    monkeypatch.setattr(write, "SPARE_MIN", 1)
+    assert run_cli("--root", project).code == 0
+    assert run_cli("--root", project, "--no-cache").code == 0
+    spare = write.spare_path(project / "site")
+    outside = tmp_path / "outside.html"
+    outside.write_text("not the site's")
+    (spare / "index.html").unlink()
+    (spare / "index.html").symlink_to(outside)
+    assert run_cli("--root", project, "--no-cache").code == 0
+    assert outside.read_text() == "not the site's"
+    assert not (project / "site/index.html").is_symlink()
+    assert "<html" in (project / "site/index.html").read_text("utf-8")
