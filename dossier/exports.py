@@ -12,7 +12,7 @@ import io
 import json
 
 from .dates import PartialDate, When
-from .deps import pieces
+from .deps import joined, pieces
 from .link import Dossier
 from .model import Citation, Event, Organization, Person, Position, Quote, Source
 from .pages import plain
@@ -103,23 +103,23 @@ def _json(data) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
-def dossier_json(dossier: Dossier, fragments: dict | None = None) -> bytes:
+def dossier_json(dossier: Dossier, fragments: dict | None = None) -> list[bytes]:
     """Everything in the dossier, machine-readable (see schema/dossier.schema.json).
 
-    Joined from one JSON piece per record (deps.pieces): the same bytes as dumping
+    Chunks around one JSON piece per record (deps.pieces): the same bytes as dumping
     the whole document at once."""
     site = dossier.site
     head = {"schema_version": SCHEMA_VERSION,
             "dossier": {"title": site.title, "subtitle": site.subtitle, "summary": site.summary,
                         "language": site.language, "as_of": _iso(site.as_of),
                         "site_url": site.site_url}}
-    parts = [_json(head)[:-1].encode("utf-8")]
+    chunks = [_json(head)[:-1].encode("utf-8")]
     for kind, make in (("events", _event), ("people", _profile),
                        ("organizations", _profile), ("sources", _source), ("quotes", _quote)):
         items = pieces(dossier, fragments, f"dossier.json:{kind}", getattr(dossier, kind),
                        lambda tracked, item, make=make: _json(make(tracked, item)))
-        parts.append(f"{_json(kind)}:[".encode("utf-8") + b",".join(items) + b"]")
-    return b",".join(parts) + b"}\n"
+        chunks += [f",{_json(kind)}:[".encode("utf-8"), *joined(b",", items), b"]"]
+    return chunks + [b"}\n"]
 
 
 def _cell(value) -> str:
@@ -134,11 +134,11 @@ def _csv_row(values: list) -> str:
     return buffer.getvalue()
 
 
-def _csv(header: list[str], rows: list[bytes]) -> bytes:
-    return _csv_row(header).encode("utf-8") + b"".join(rows)
+def _csv(header: list[str], rows: list[bytes]) -> list[bytes]:
+    return [_csv_row(header).encode("utf-8"), *rows]
 
 
-def events_csv(dossier: Dossier, fragments: dict | None = None) -> bytes:
+def events_csv(dossier: Dossier, fragments: dict | None = None) -> list[bytes]:
     return _csv(["slug", "date", "end", "date_text", "title", "summary", "status", "track",
                  "location", "participants", "sources", "url"],
                 pieces(dossier, fragments, "events.csv", dossier.events, lambda d, e: _csv_row(
@@ -148,7 +148,7 @@ def events_csv(dossier: Dossier, fragments: dict | None = None) -> bytes:
                      ";".join(c.source.slug for c in e.sources), page_url("event", e.slug)])))
 
 
-def quotes_csv(dossier: Dossier, fragments: dict | None = None) -> bytes:
+def quotes_csv(dossier: Dossier, fragments: dict | None = None) -> list[bytes]:
     return _csv(["id", "said", "said_text", "speaker", "speaker_name", "text", "lang",
                  "occasion", "source", "via", "event", "url"],
                 pieces(dossier, fragments, "quotes.csv", dossier.quotes, lambda d, q: _csv_row(
@@ -167,7 +167,7 @@ def _timeline_date(date: PartialDate) -> dict:
     return out
 
 
-def timeline_json(dossier: Dossier, fragments: dict | None = None) -> bytes:
+def timeline_json(dossier: Dossier, fragments: dict | None = None) -> list[bytes]:
     """The events in TimelineJS's JSON format, at their real date precision."""
     tracks = {t.slug: t.name for t in dossier.site.tracks}
 
@@ -182,5 +182,5 @@ def timeline_json(dossier: Dossier, fragments: dict | None = None) -> bytes:
         return _json(data)
     site = dossier.site
     title = _json({"text": {"headline": site.title, "text": plain(dossier, site.summary)}})
-    events = b",".join(pieces(dossier, fragments, "timeline.json", dossier.events, item))
-    return f'{{"title":{title},"events":['.encode("utf-8") + events + b"]}\n"
+    events = pieces(dossier, fragments, "timeline.json", dossier.events, item)
+    return [f'{{"title":{title},"events":['.encode("utf-8"), *joined(b",", events), b"]}\n"]

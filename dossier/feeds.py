@@ -10,7 +10,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape, quoteattr
 
 from .dates import PartialDate
-from .deps import pieces
+from .deps import joined, pieces
 from .link import Dossier
 from .model import Event
 from .pages import plain
@@ -28,7 +28,8 @@ def updated(event: Event) -> PartialDate:
     return event.updated or event.when.start
 
 
-def atom_feed(dossier: Dossier, site_url: str, fragments: dict | None = None) -> bytes:
+def atom_feed(dossier: Dossier, site_url: str,
+              fragments: dict | None = None) -> list[bytes]:
     """The events as an Atom 1.0 feed, newest first."""
     site = dossier.site
     events = sorted(dossier.events, key=lambda e: (e.when.sort_key(), e.slug), reverse=True)
@@ -49,7 +50,7 @@ def atom_feed(dossier: Dossier, site_url: str, fragments: dict | None = None) ->
               "  <generator>dossier</generator>"]
     entries = pieces(dossier, fragments, "feed.xml", events,
                      lambda tracked, event: _entry(tracked, site_url, event))
-    return b"\n".join([line.encode("utf-8") for line in lines] + entries + [b"</feed>\n"])
+    return joined(b"\n", [line.encode("utf-8") for line in lines] + entries + [b"</feed>\n"])
 
 
 def _entry(dossier, site_url: str, event: Event) -> str:

@@ -1,7 +1,7 @@
 """The site's files that are not pages, as data: name, and how to make it from the dossier.
 
-Each producer returns the file's bytes, or None when the file must not exist (a feed
-without a site_url). All of them depend on the whole dossier.
+Each producer returns the file's bytes (or chunks of them), or None when the file must
+not exist (a feed without a site_url). All of them depend on the whole dossier.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from . import exports, feeds, search
 from .link import Dossier
 from .urls import Url
 
-Producer = Callable[[Dossier, list[Url], dict], "bytes | None"]
-"""(dossier, page URLs, fragments: per-record pieces still valid, see deps.pieces)."""
+Producer = Callable[[Dossier, list[Url], dict], "bytes | list[bytes] | None"]
+"""(dossier, page URLs, fragments: per-record pieces still valid, see deps.pieces) ->
+the file's bytes, or chunks of them to write one after the other (a large file is never
+joined in memory: dossier.json is 35 MB at 10,000 events), or None."""
 
 SEARCH_INDEX = Url("assets/search-index.js")
 
@@ -31,14 +33,6 @@ GENERATED: tuple[tuple[Url, Producer], ...] = (
     (Url("CNAME"), lambda d, pages, f: f"{d.site.cname}\n".encode() if d.site.cname else None),
     (Url(".nojekyll"), lambda d, pages, f: b""),  # branch-published Pages: no Jekyll pass
 )
-
-
-def generate(dossier: Dossier, pages: list[Url], fragments: dict | None = None) -> dict[Url, bytes]:
-    """Every generated file that should exist, by URL."""
-    made: dict[Url, bytes] = {}
-    for task in tasks(dossier, pages, fragments):
-        made.update(task())
-    return made
 
 
 def tasks(dossier: Dossier, pages: list[Url], fragments: dict | None = None) -> list:

@@ -25,7 +25,7 @@ from .outputs import SEARCH_INDEX, in_order, tasks
 from .pages import plan
 from .prepare import prepare
 from .project import Project
-from .render import make_environment, render_all
+from .render import PARALLEL_MIN, make_environment, render_all
 from .urls import Url
 from .validate import validate
 from .write import (Spool, Spooled, Staging, check_output_dir, read_build_id, stage_site,
@@ -157,8 +157,9 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
                 for task in tasks(dossier, urls, fragments)]  # as soon as made
     else:
         files.update({url: None for url in previous.files if url not in files})
+    jobs = project.jobs if len(specs) >= PARALLEL_MIN else 1  # a small site: one process
     try:                                                  # a clean build streams into staging
-        rendered, generated = render_all(env, dossier, stale, memo, fragments, project.jobs,
+        rendered, generated = render_all(env, dossier, stale, memo, fragments, jobs,
                                          progress, _streamed(staging) if staging else None,
                                          side, (staging or spool).stream)
         files.update(in_order(generated or {}))

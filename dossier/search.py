@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .deps import pieces
+from .deps import joined, pieces
 from .link import Dossier
 from .pages import plain, role_label
 from .structured import safe_json
@@ -77,10 +77,10 @@ ROWS = (("people", _person), ("organizations", _organization), ("events", _event
 """One row per person, organization, event, quote and source, in this order."""
 
 
-def index_script(dossier: Dossier, fragments: dict | None = None) -> bytes:
-    """assets/search-index.js: ``window.DOSSIER_SEARCH = [...]``, joined from a piece
-    per row (deps.pieces)."""
+def index_script(dossier: Dossier, fragments: dict | None = None) -> list[bytes]:
+    """assets/search-index.js: ``window.DOSSIER_SEARCH = [...]``, as chunks around a
+    piece per row (deps.pieces)."""
     parts = [part for kind, make in ROWS for part in pieces(
         dossier, fragments, f"search:{kind}", getattr(dossier, kind),
         lambda tracked, item, make=make: safe_json(make(tracked, item)))]
-    return f"window.{GLOBAL}=[".encode("utf-8") + b",".join(parts) + b"];\n"
+    return [f"window.{GLOBAL}=[".encode("utf-8"), *joined(b",", parts), b"];\n"]
