@@ -7,7 +7,6 @@ with one). Dates are formatted by our own code: a partial date stands for its fi
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape, quoteattr
 
 from .dates import PartialDate
 from .deps import joined, pieces
@@ -21,6 +20,22 @@ def timestamp(date: PartialDate) -> str:
     """RFC 3339 timestamp of a date's first day (Atom needs a full timestamp)."""
     first = date.first_day()
     return f"{first.year:04d}-{first.month:02d}-{first.day:02d}T00:00:00Z"
+
+
+def escape(text: str) -> str:
+    """XML character data: &, < and > escaped (as xml.sax.saxutils.escape, whose module
+    imports urllib, http, email and ssl: 16 ms of every build's start-up)."""
+    return text.replace("&", "&amp;").replace(">", "&gt;").replace("<", "&lt;")
+
+
+def quoteattr(text: str) -> str:
+    """An XML attribute value with its quotes (as xml.sax.saxutils.quoteattr)."""
+    text = escape(text).replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    if '"' not in text:
+        return f'"{text}"'
+    if "'" not in text:
+        return f"'{text}'"
+    return '"{}"'.format(text.replace('"', "&quot;"))
 
 
 def updated(event: Event) -> PartialDate:

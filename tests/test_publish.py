@@ -204,3 +204,12 @@ def test_github_pages_workflow():
     assert deploy["needs"] == "build"
     assert deploy["steps"][0]["uses"].startswith("actions/deploy-pages@")
     assert deploy["environment"]["name"] == "github-pages"
+
+
+def test_the_feeds_xml_escaping_is_the_standard_librarys():
+    from xml.sax.saxutils import escape, quoteattr
+    from dossier import feeds
+    for text in ["plain", "a & b < c > d", 'say "hi"', "it's", """both ' and " here""",
+                 "tab\there\nnew line\r", "&amp; already", "", "Jerí “quoted”"]:
+        assert feeds.escape(text) == escape(text)
+        assert feeds.quoteattr(text) == quoteattr(text)
