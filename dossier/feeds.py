@@ -7,7 +7,6 @@ with one). Dates are formatted by our own code: a partial date stands for its fi
 
 from __future__ import annotations
 
-
 from .dates import PartialDate
 from .deps import joined, pieces
 from .link import Dossier

@@ -37,18 +37,19 @@ GENERATED: tuple[tuple[Url, Producer], ...] = (
 
 def tasks(dossier: Dossier, pages: list[Url], fragments: dict | None = None) -> list:
     """The generated files as independent tasks in GENERATED's order (the two that take
-    longest, 1.3-1.5 s each at 10,000 events, first), each returning {url: bytes}, empty
-    for a file that must not exist: two processes can share them out (render_all)."""
+    longest, 1.3-1.5 s each at 10,000 events, first), each returning {url: bytes or
+    chunks}, empty for a file that must not exist: two processes can share them out
+    (render_all)."""
     fragments = {} if fragments is None else fragments
 
     def task(url: Url, produce: Producer):
-        def run() -> dict[Url, bytes]:
+        def run() -> dict:
             data = produce(dossier, pages, fragments)
             return {} if data is None else {url: data}
         return run
     return [task(url, produce) for url, produce in GENERATED]
 
 
-def in_order(made: dict[Url, bytes]) -> dict[Url, bytes]:
+def in_order(made: dict[Url, object]) -> dict[Url, object]:
     """Generated files in GENERATED's order, however the tasks were shared out."""
     return {url: made[url] for url, _ in GENERATED if url in made}

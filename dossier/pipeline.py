@@ -28,7 +28,7 @@ from .project import Project
 from .render import PARALLEL_MIN, make_environment, render_all
 from .urls import Url
 from .validate import validate
-from .write import (Spool, Spooled, Staging, check_output_dir, read_build_id, stage_site,
+from .write import (Spool, Spooled, check_output_dir, read_build_id, stage_site,
                     update_site)
 
 
@@ -106,7 +106,6 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True,
     try:
         return _build(project, cache, use_cache, progress)
     finally:
-        gc.unfreeze()                                     # rendering sets data aside
         if collecting:
             gc.enable()
 
@@ -160,11 +159,10 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     jobs = project.jobs if len(specs) >= PARALLEL_MIN else 1  # a small site: one process
     try:                                                  # a clean build streams into staging
         rendered, generated = render_all(env, dossier, stale, memo, fragments, jobs,
-                                         progress, _streamed(staging) if staging else None,
+                                         progress, staging.keep if staging else None,
                                          side, (staging or spool).stream)
         files.update(in_order(generated or {}))
-        digests = {url: (page if staging else _digest(page), deps)
-                   for url, (page, deps) in rendered.items()}
+        digests = {url: (_digest(page), deps) for url, (page, deps) in rendered.items()}
         state = next_state(inputs, kinds, previous, specs, digests,
                            {url: previous.files[url] if data is None else _digest(data)
                             for url, data in files.items()}, indexes)
@@ -212,14 +210,6 @@ class Unkept(dict):
 
     def update(self, *args, **kwargs) -> None:
         pass
-
-
-def _streamed(staging: Staging):
-    """A render sink that writes each page to the staging folder and keeps its digest."""
-    def sink(url: Url, html: bytes) -> str:
-        staging.put(url, html)
-        return digest(html)
-    return sink
 
 
 def _unchanged(stamp, fingerprint: str, project: Project) -> bool:

@@ -212,7 +212,7 @@ CHUNK = 24
 
 
 def _counted(specs: list[PageSpec], progress, total: int):
-    """Yield specs, reporting progress every 50 pages (and sweeping, see ``_swept``)."""
+    """Yield specs, reporting progress every 50 pages (and sweeping, see ``sweep``)."""
     for done, spec in enumerate(specs, 1):
         yield spec
         if progress is not None and done % 50 == 0:
@@ -233,9 +233,18 @@ def sweep() -> None:
     context' point at each other), and with them the page's strings: 118 MB at 10,000
     events, never freed. A collection now and then frees them; ``gc.freeze`` then puts
     whatever survived out of the next one's way, so that each object is looked at once
-    (0.47 s of CPU for 12,700 pages). The build's data is frozen as rendering starts."""
+    (0.47 s of CPU for 12,700 pages). render_all freezes the build's data as it starts,
+    and unfreezes everything when it ends."""
     gc.collect()
     gc.freeze()
+
+
+def _taking(queue: list, taken):
+    """``chunks`` of a shared page queue, sweeping every SWEEP_EVERY pages or so."""
+    for number, chunk in enumerate(chunks(queue, taken), 1):
+        yield chunk
+        if number % (SWEEP_EVERY // CHUNK) == 0:
+            sweep()
 
 
 def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec], memo: dict,
@@ -243,15 +252,16 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
                side: list | None = None, stream=None
                ) -> tuple[dict[Url, tuple[object, tuple[str, ...]]], dict | None]:
     """Render pages, on two cores when there are enough of them and fork is available;
-    also run the ``side`` tasks (the data files: each returns {url: bytes}), and return
-    ({url: (bytes, dependency keys)}, what the tasks returned, merged; None without any).
+    also run the ``side`` tasks (the data files: each returns {url: what to keep of the
+    file}), and return ({url: (bytes, dependency keys)}, what the tasks returned, merged;
+    None without any).
 
     With a ``sink``, each page's bytes go to ``sink(url, bytes)`` as soon as it renders
     and what the sink returns is kept in their place (a clean build writes pages to its
-    staging folder and keeps digests). With a ``stream``, the single-file edition is
-    not held whole but written as it renders: ``stream(url, write)`` opens a file, calls
-    ``write(file)``, which renders into it and returns the digest of its bytes, and
-    returns what is kept in the page's place.
+    staging folder and keeps write.Spooled). With a ``stream``, the single-file edition
+    is not held whole but written as it renders: ``stream(url, write)`` opens a file,
+    calls ``write(file)``, which renders into it and returns the digest of its bytes,
+    and returns what is kept in the page's place.
 
     On two cores, a forked worker inherits the dossier, the compiled templates and the
     sink (nothing is pickled on the way in). Both processes take pages from one shared
@@ -284,6 +294,14 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
         return stream(spec.url, write), deps[0]
 
     gc.freeze()                                   # the build's data, out of sweeps' way
+    try:
+        return _render_all(one, specs, memo, fragments, workers, progress, side)
+    finally:
+        gc.unfreeze()
+
+
+def _render_all(one, specs: list[PageSpec], memo: dict, fragments: dict, workers: int,
+                progress, side: list | None):
     shared = len(specs) >= PARALLEL_MIN           # else only the data files are shared
     if workers < 2 or "fork" not in mp.get_all_start_methods() or \
             not (shared or (side and specs)):
@@ -310,12 +328,10 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     send.close()
     try:
         mine = {}
-        for number, chunk in enumerate(chunks(queue, taken), 1):
+        for chunk in _taking(queue, taken):
             mine.update((spec.url, one(spec)) for spec in chunk)
             if progress is not None:
                 progress(min(taken.value, len(queue)), len(specs))
-            if number % (SWEEP_EVERY // CHUNK) == 0:
-                sweep()
         pages, new_memo, new_fragments = _received(receive)
         memo.update(new_memo)
         fragments.update(new_fragments)
@@ -401,10 +417,8 @@ def _worker(send, one, queue, taken, memo, fragments, side, parent) -> None:
         return found
     try:
         pages = {}
-        for number, chunk in enumerate(chunks(queue, taken), 1):
+        for chunk in _taking(queue, taken):
             pages.update((spec.url, one(spec)) for spec in chunk)
-            if number % (SWEEP_EVERY // CHUNK) == 0:
-                sweep()
         send.send(("ok", (pages, {k: v for k, v in memo.items() if k not in known},
                           new_fragments())))
         made = _run(*side)

@@ -59,7 +59,59 @@ def check_output_dir(out: Path, protected: list[Path]) -> None:
                             f"dossier (no {MARKER} file in it); choose another --out")
 
 
-class Staging:
+class _Folder:
+    """A folder of ours next to ``out`` that files are written into as they are made;
+    each write keeps a Spooled (the file, its digest and size) in the file's place."""
+
+    path: Path
+    recycled = False
+
+    def put(self, url: Url, data: bytes) -> None:
+        try:
+            with self._open(url) as out:
+                out.write(data)
+                out.truncate()
+        except OSError as error:
+            raise self._failed(error) from None
+
+    def stream(self, url: Url, write) -> Spooled:
+        """A file written by ``write(file)``, which returns the digest of its bytes."""
+        try:
+            with self._open(url) as out:
+                found = write(out)
+                out.truncate()
+                return Spooled(str(self.path / url), found, out.tell())
+        except OSError as error:
+            raise self._failed(error) from None
+
+    def keep(self, url: Url, data: bytes | list[bytes]) -> Spooled:
+        """A file written whole (bytes) or chunk by chunk (a list of bytes, never joined:
+        dossier.json is 35 MB at 10,000 events)."""
+        if isinstance(data, bytes):
+            self.put(url, data)
+            return Spooled(str(self.path / url), digest(data), len(data))
+        return self.stream(url, _chunks_writer(data))
+
+    def _open(self, url: Url):
+        """The file for ``url``, open for writing from its start (the caller cuts it to
+        length: see Staging's recycled files)."""
+        return open(self._place(url), "wb")
+
+    def _place(self, url: Url) -> Path:
+        """Where ``url`` goes in the folder, its folder made."""
+        target = self.path / url
+        if target.parent not in self.made:
+            if self.recycled:
+                _clear_way(self.path, target.parent)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self.made.add(target.parent)
+        return target
+
+    def _failed(self, error: OSError) -> WriteFailed:
+        raise NotImplementedError
+
+
+class Staging(_Folder):
     """A clean build's new folder, next to ``out``, filled while pages render (so rendered
     pages need not wait in memory) and swapped in by ``commit`` once all are written.
 
@@ -89,62 +141,34 @@ class Staging:
             raise
 
     def put(self, url: Url, data: bytes) -> None:
+        if self.recycled:
+            super().put(url, data)
+            return
         try:
-            if self.recycled:
-                with self._open(url) as out:
-                    out.write(data)
-                    out.truncate()
-            else:
-                self._place(url).write_bytes(data)
+            self._place(url).write_bytes(data)
         except OSError as error:
-            raise _failed(self.out, error) from None
-
-    def stream(self, url: Url, write):
-        """A file written by ``write(file)``; what that returns (a streamed page's
-        digest)."""
-        try:
-            with self._open(url) as out:
-                found = write(out)
-                out.truncate()
-                return found
-        except OSError as error:
-            raise _failed(self.out, error) from None
+            raise self._failed(error) from None
 
     def _open(self, url: Url):
-        """The file for ``url``, open for writing from its start: a recycled file is
-        written over, and cut to length by the caller (``truncate``)."""
+        """A recycled file is opened to be written over, never through a link; anything
+        else in the way (a folder) is removed."""
+        if not self.recycled:
+            return super()._open(url)
         target = self._place(url)
-        if self.recycled:
-            try:                                        # never through a link
-                return os.fdopen(os.open(target, os.O_WRONLY | _NOFOLLOW), "wb")
-            except FileNotFoundError:
-                pass
-            except IsADirectoryError:
-                shutil.rmtree(target)
-            except OSError as error:
-                if error.errno != errno.ELOOP:
-                    raise
-                target.unlink()
+        try:
+            return os.fdopen(os.open(target, os.O_WRONLY | _NOFOLLOW), "wb")
+        except FileNotFoundError:
+            pass
+        except IsADirectoryError:
+            shutil.rmtree(target)
+        except OSError as error:
+            if error.errno != errno.ELOOP:
+                raise
+            target.unlink()
         return open(target, "wb")
 
-    def _place(self, url: Url) -> Path:
-        """Where ``url`` goes in the staging folder, its folder made."""
-        target = self.path / url
-        if target.parent not in self.made:
-            if self.recycled:
-                _clear_way(self.path, target.parent)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.made.add(target.parent)
-        return target
-
-    def keep(self, url: Url, data: bytes | list[bytes]) -> Spooled:
-        """A generated file (its bytes, or chunks of them) written, and what to keep in
-        its place."""
-        if isinstance(data, bytes):
-            self.put(url, data)
-            return Spooled(self.path / url, digest(data), len(data))
-        return Spooled(self.path / url, self.stream(url, _chunks_writer(data)),
-                       sum(map(len, data)))
+    def _failed(self, error: OSError) -> WriteFailed:
+        return _failed(self.out, error)
 
     def commit(self, build_id: str, urls: set[Url]) -> None:
         """Swap the staging folder in for ``out``; ``urls``: every file of the new site
@@ -172,43 +196,30 @@ class Spooled:
     the output folder, from which ``update_site`` moves it into place if it changed;
     ``Spool.discard`` removes the rest."""
 
-    path: Path
+    path: str
     digest: str
     size: int
 
 
-class Spool:
+class Spool(_Folder):
     """Files of an in-place update written as they are made (see Spooled), by this
     process or a forked worker, into a folder next to ``out`` (a rename away from their
     place, never inside the site). It carries the marker, so that the leftover of a
     killed build is removed by the next one (clean_leftovers, here and in Staging)."""
 
     def __init__(self, out: Path):
-        self.out = out
         clean_leftovers(out.resolve())
         self.path = out.resolve().parent / f".{out.name}.tmp-spool-{os.getpid()}"
+        self.made: set[Path] = {self.path}
         try:
             self.path.mkdir()
             (self.path / MARKER).write_bytes(marker(UPDATING))
         except OSError as error:
-            raise WriteFailed(f"could not write {error.filename or self.path}: "
-                              f"{error.strerror or error}; the site was left as it was") from None
+            raise self._failed(error) from None
 
-    def stream(self, url: Url, write) -> Spooled:
-        """A file written by ``write(file)``, which returns the digest of its bytes."""
-        target = self.path / url
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with open(target, "wb") as out:
-                found = write(out)
-                return Spooled(target, found, out.tell())
-        except OSError as error:
-            raise WriteFailed(f"could not write {error.filename or target}: "
-                              f"{error.strerror or error}; the site was left as it was") from None
-
-    def keep(self, url: Url, data: bytes | list[bytes]) -> Spooled:
-        """A generated file (its bytes, or chunks of them) written."""
-        return self.stream(url, _chunks_writer([data] if isinstance(data, bytes) else data))
+    def _failed(self, error: OSError) -> WriteFailed:
+        return WriteFailed(f"could not write {error.filename or self.path}: "
+                           f"{error.strerror or error}; the site was left as it was")
 
     def discard(self) -> None:
         """Remove the folder, with the files not moved into place."""
@@ -217,8 +228,8 @@ class Spool:
 
 
 def _chunks_writer(chunks: list[bytes]):
-    """``write(file)`` for Staging/Spool.stream: the chunks one after the other, never
-    joined (dossier.json is 35 MB at 10,000 events); returns the digest of them all."""
+    """``write(file)`` for ``stream``: the chunks one after the other; returns the digest
+    of them all."""
     def write(out) -> str:
         hasher = digester()
         for chunk in chunks:
