@@ -18,6 +18,7 @@ from types import MethodType
 from typing import BinaryIO
 
 import jinja2
+from markupsafe import Markup, escape
 
 from .errors import TemplateFailure, WriteFailed
 from .deps import TrackedDossier, keys
@@ -81,6 +82,39 @@ def _asks_nothing(method) -> bool:
     return not (hasattr(method, "jinja_pass_arg") or hasattr(method.__call__, "jinja_pass_arg"))
 
 
+class _Template(jinja2.Template):
+    """A compiled template whose output expressions are escaped by ``fast_escape``.
+
+    Every ``{{ x }}`` of an autoescaping template compiles to ``escape(x)``, a name the
+    template's module takes from Jinja's runtime: markupsafe's escape, which builds its
+    result through ``Markup.__new__`` in Python (two and a half million calls at 10,000
+    events, a tenth of page rendering). The template's own namespace gets the shorter
+    path instead; the bytes are the same (tests compare the two)."""
+
+    @classmethod
+    def _from_namespace(cls, environment, namespace, globals):
+        namespace["escape"] = fast_escape
+        return super()._from_namespace(environment, namespace, globals)
+
+
+try:
+    from markupsafe import _escape_inner
+except ImportError:                                 # another MarkupSafe: its own escape
+    _escape_inner = None
+_new_str = str.__new__
+
+
+def fast_escape(value) -> Markup:
+    """markupsafe.escape(value), without Markup.__new__ for the common cases: a plain
+    string is escaped in C and wrapped as it is; Markup is already safe."""
+    kind = value.__class__
+    if kind is str and _escape_inner is not None:
+        return _new_str(Markup, _escape_inner(value))
+    if kind is Markup:
+        return value
+    return escape(value)
+
+
 _Macro = jinja2.runtime.Macro
 _MACRO_TAKES_EVAL_CONTEXT = (getattr(_Macro.__call__, "jinja_pass_arg", None)
                              is jinja2.utils._PassArg.eval_context)
@@ -93,6 +127,7 @@ def _compile(templates: dict[str, str], bytecode_cache) -> jinja2.Environment:
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True, bytecode_cache=bytecode_cache, auto_reload=False)
     env.context_class = _Context
+    env.template_class = _Template
     env.filters["sentence"] = lambda text: text[:1].upper() + text[1:]
     try:
         for name in sorted(templates):

@@ -4,7 +4,9 @@ import jinja2
 import pytest
 
 from dossier.errors import TemplateFailure
-from dossier.render import make_environment
+from markupsafe import Markup, escape
+
+from dossier.render import fast_escape, make_environment
 
 
 class Helper:
@@ -121,3 +123,28 @@ def test_rendering_frees_the_cycles_its_pages_leave_while_the_collector_is_pause
     report = pipeline.build(Project.at(Path(real), jobs=1), use_cache=False)
     assert report.rendered == len(made) > 10
     assert alive[0] <= 2, f"{alive[0]} of {len(made)} pages' helpers still held"
+
+
+class Html:
+    def __html__(self):
+        return "<i>safe</i>"
+
+
+class Text(str):
+    """A str subclass: escaped like any string, through markupsafe's own path."""
+
+
+@pytest.mark.parametrize("value", [
+    "plain", "", "<a href=\"x\">Tom & Jerry's</a>", "Jerí — “quoted”", Markup("<b>kept</b>"),
+    Text("<sub>"), 42, 3.5, None, Html(), ["<list>"],
+])
+def test_fast_escape_equals_markupsafe_escape(value):
+    ours = fast_escape(value)
+    assert ours == escape(value) and type(ours) is Markup
+
+
+def test_templates_output_through_fast_escape():
+    env = make_environment({"page.html": "{{ x }}|{{ y }}"})
+    template = env.get_template("page.html")
+    assert template.root_render_func.__globals__["escape"] is fast_escape
+    assert template.render(x="<&>", y=Markup("<br>")) == "&lt;&amp;&gt;|<br>"
