@@ -18,12 +18,13 @@ from collections import Counter
 from dataclasses import dataclass
 from itertools import groupby
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from . import charts as charts_
 from . import structured
 from .dates import MONTHS, month_heading
 from .deps import keys
+from .escaping import escape_text, safe
 from .link import Dossier, role_on
 from .markdown import localize, render_portable
 from .model import Event, Person, Quote
@@ -116,7 +117,7 @@ class Here:
         else:
             html = render_portable(text, inline, self._names)
             self.memo[key] = (html, signature)
-        return Markup(localize(html, doc_id, self.ref))
+        return safe(localize(html, doc_id, self.ref))
 
     def _names(self, target: str) -> tuple[str, str] | None:
         if target not in self.dossier.entities:
@@ -127,7 +128,7 @@ class Here:
         """``here.cached(macro, item)`` for every item, joined: one call from the template
         for a whole list (a call from Jinja costs more than the lookup it makes)."""
         piece, name = self._piece, macro.name
-        return Markup("".join([piece(name, macro, (item,)) for item in items]))
+        return safe("".join([piece(name, macro, (item,)) for item in items]))
 
     def cached(self, macro, *args) -> Markup:
         """``macro(*args)``, reused from an earlier build while nothing it read has changed.
@@ -137,7 +138,7 @@ class Here:
         joins the others. A piece's dependency keys are recorded apart (and added to the
         page's); the pipeline drops a piece as soon as one of them changes
         (``incremental.valid_fragments``). Arguments are records, quotes or plain values."""
-        return Markup(self._piece(macro.name, macro, args))
+        return safe(self._piece(macro.name, macro, args))
 
     def _piece(self, name: str, make, args: tuple) -> str:
         """``str(make(*args))`` through the fragment store, under ``name``. A plain string:
@@ -295,12 +296,12 @@ class Here:
     # about twenty times more, and pages make hundreds of them).
     def when(self, when) -> Markup:
         """<time> with the machine-readable date and the honest human one."""
-        return Markup(f'<time datetime="{escape(when.iso())}">{escape(when.human())}</time>')
+        return safe(f'<time datetime="{escape_text(when.iso())}">{escape_text(when.human())}</time>')
 
     def link(self, slug: str, label: str | None = None) -> Markup:
         """A link to a record's page, named by the record (or by ``label``)."""
-        return Markup(f'<a class="ref ref-{escape(self.kind(slug))}" href="{escape(self.ref(slug))}">'
-                      f'{escape(label or self.name(slug))}</a>')
+        return safe(f'<a class="ref ref-{escape_text(self.kind(slug))}" href="{escape_text(self.ref(slug))}">'
+                      f'{escape_text(label or self.name(slug))}</a>')
 
     def cites(self, citations) -> Markup:
         """'(Sources: A, locator; B — note)' after a statement."""
@@ -308,13 +309,13 @@ class Here:
             return Markup("")
         parts = []
         for c in citations:
-            part = f'<a href="{escape(self.ref(c.source.slug))}">{escape(self.name(c.source.slug))}</a>'
+            part = f'<a href="{escape_text(self.ref(c.source.slug))}">{escape_text(self.name(c.source.slug))}</a>'
             if c.locator:
-                part += f", {escape(c.locator)}"
+                part += f", {escape_text(c.locator)}"
             if c.note:
-                part += f" — {escape(c.note)}"
+                part += f" — {escape_text(c.note)}"
             parts.append(part)
-        return Markup(f'<span class="cites">(Sources: {"; ".join(parts)})</span>')
+        return safe(f'<span class="cites">(Sources: {"; ".join(parts)})</span>')
 
     def stylesheet(self) -> str:
         return self.url(STYLESHEET)

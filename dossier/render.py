@@ -18,9 +18,9 @@ from types import MethodType
 from typing import BinaryIO
 
 import jinja2
-from markupsafe import Markup, escape
 
 from .errors import TemplateFailure, WriteFailed
+from .escaping import fast_escape
 from .deps import TrackedDossier, keys
 from .incremental import digester
 from .link import Dossier
@@ -95,24 +95,6 @@ class _Template(jinja2.Template):
     def _from_namespace(cls, environment, namespace, globals):
         namespace["escape"] = fast_escape
         return super()._from_namespace(environment, namespace, globals)
-
-
-try:
-    from markupsafe import _escape_inner
-except ImportError:                                 # another MarkupSafe: its own escape
-    _escape_inner = None
-_new_str = str.__new__
-
-
-def fast_escape(value) -> Markup:
-    """markupsafe.escape(value), without Markup.__new__ for the common cases: a plain
-    string is escaped in C and wrapped as it is; Markup is already safe."""
-    kind = value.__class__
-    if kind is str and _escape_inner is not None:
-        return _new_str(Markup, _escape_inner(value))
-    if kind is Markup:
-        return value
-    return escape(value)
 
 
 _Macro = jinja2.runtime.Macro

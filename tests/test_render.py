@@ -6,7 +6,8 @@ import pytest
 from dossier.errors import TemplateFailure
 from markupsafe import Markup, escape
 
-from dossier.render import fast_escape, make_environment
+from dossier.escaping import escape_text, fast_escape, safe
+from dossier.render import make_environment
 
 
 class Helper:
@@ -141,6 +142,13 @@ class Text(str):
 def test_fast_escape_equals_markupsafe_escape(value):
     ours = fast_escape(value)
     assert ours == escape(value) and type(ours) is Markup
+    text = escape_text(value)
+    assert text == str(escape(value)) and type(text) is str
+
+
+def test_safe_is_markup_of_the_same_text():
+    made = safe("<b>x</b>")
+    assert type(made) is Markup and made == Markup("<b>x</b>")
 
 
 def test_templates_output_through_fast_escape():
