@@ -76,11 +76,13 @@ class Dossier:
     event_index: dict[Slug, int] = field(default_factory=dict)
     """Event slug -> position in ``events`` (for previous/next)."""
 
+    # Slug(...) is left out of these lookups: a NewType is a call that returns its
+    # argument, and templates ask for kinds and names two million times at 10k events.
     def kind(self, slug: str) -> str:
-        return KIND_OF[type(self.entities[Slug(slug)])]
+        return KIND_OF[type(self.entities[slug])]
 
     def name(self, slug: str) -> str:
-        entity = self.entities[Slug(slug)]
+        entity = self.entities[slug]
         return entity.title if isinstance(entity, Event) else entity.name
 
     def url(self, slug: str) -> Url:
