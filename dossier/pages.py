@@ -56,6 +56,9 @@ class PageSpec:
     """Dependency keys known before rendering (see deps.py); rendering adds the rest."""
     single: bool = False
     """True for the single-file edition, whose links are anchors inside the file."""
+    streamed: bool = False
+    """Written into its file as it renders, never held whole: the pages that list every
+    record (the timeline alone is 8.6 MB at 10,000 events)."""
 
 
 class Here:
@@ -432,7 +435,8 @@ def timeline(dossier: Dossier) -> PageSpec:
                "tags": sorted({t for e in dossier.events for t in e.tags}, key=str.casefold)}
     return PageSpec(TIMELINE, "timeline.html", {"years": years, "filters": filters}, "Timeline",
                     f"Every event of {dossier.site.title}, in date order.",
-                    frozenset({"all:event", "all:person", "all:organization"}))
+                    frozenset({"all:event", "all:person", "all:organization"}),
+                    streamed=True)
 
 
 def event_page(dossier: Dossier, index: int) -> PageSpec:
@@ -448,7 +452,7 @@ def event_page(dossier: Dossier, index: int) -> PageSpec:
 
 def people_index(dossier: Dossier) -> PageSpec:
     return PageSpec(PEOPLE, "people.html", {}, "Who’s who",
-                    "The people and organizations in this dossier.")
+                    "The people and organizations in this dossier.", streamed=True)
 
 
 def quotes(dossier: Dossier) -> PageSpec:
@@ -456,17 +460,17 @@ def quotes(dossier: Dossier) -> PageSpec:
     return PageSpec(QUOTES, "quotes.html",
                     {"by_speaker": [(s, dossier.quotes_by[s]) for s in speakers]},
                     "Quotes", "Every quotation in the dossier, verbatim, with its source.",
-                    frozenset({"all:event"} | {f"rec:{s}" for s in speakers}))
+                    frozenset({"all:event"} | {f"rec:{s}" for s in speakers}), streamed=True)
 
 
 def sources_index(dossier: Dossier) -> PageSpec:
     return PageSpec(SOURCES, "sources.html", {}, "Sources",
-                    "Every source this dossier relies on, and what cites it.")
+                    "Every source this dossier relies on, and what cites it.", streamed=True)
 
 
 def discrepancies(dossier: Dossier) -> PageSpec:
     return PageSpec(DISCREPANCIES, "discrepancies.html", {}, "Discrepancies",
-                    "Every point where the sources disagree or are uncertain.")
+                    "Every point where the sources disagree or are uncertain.", streamed=True)
 
 
 def single_file(dossier: Dossier, stylesheet: str) -> PageSpec:
@@ -477,7 +481,7 @@ def single_file(dossier: Dossier, stylesheet: str) -> PageSpec:
                      "by_speaker": [(s, dossier.quotes_by[s]) for s in speakers]},
                     dossier.site.title, plain(dossier, dossier.site.summary),
                     frozenset({"all:event", "all:person", "all:organization", "all:source"}),
-                    single=True)
+                    single=True, streamed=True)
 
 
 def search_page(dossier: Dossier) -> PageSpec:

@@ -279,8 +279,9 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
 
     With a ``sink``, each page's bytes go to ``sink(url, bytes)`` as soon as it renders
     and what the sink returns is kept in their place (a clean build writes pages to its
-    staging folder and keeps write.Spooled). With a ``stream``, the single-file edition
-    is not held whole but written as it renders: ``stream(url, write)`` opens a file,
+    staging folder and keeps write.Spooled). With a ``stream``, streamed pages (the
+    single-file edition and the lists of every record: PageSpec.streamed) are not held
+    whole but written as they render, by either process: ``stream(url, write)`` opens a file,
     calls ``write(file)``, which renders into it and returns the digest of its bytes,
     and returns what is kept in the page's place.
 
@@ -300,7 +301,7 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     (0.2-0.3 s of a 10k edit).
     """
     def one(spec: PageSpec):
-        if spec.single and stream is not None:
+        if spec.streamed and stream is not None:
             return streamed(spec)
         html, deps = render_page(env, dossier, spec, memo, fragments)
         return (html if sink is None else sink(spec.url, html)), deps

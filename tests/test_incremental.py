@@ -92,14 +92,16 @@ def test_an_edited_event_does_not_re_render_unrelated_events(real, monkeypatch):
     from dossier.project import Project
     project = Project.at(real, jobs=1)
     first = pipeline.build(project)
-    rendered = []
-    original = render.render_page
+    rendered, streamed = [], []
 
-    def spy(env, dossier, spec, *rest):
-        rendered.append(spec.url)
-        return original(env, dossier, spec, *rest)
+    def spying(original, into):
+        def spy(env, dossier, spec, *rest):
+            into.append(spec.url)
+            return original(env, dossier, spec, *rest)
+        return spy
 
-    monkeypatch.setattr(render, "render_page", spy)
+    monkeypatch.setattr(render, "render_page", spying(render.render_page, rendered))
+    monkeypatch.setattr(render, "stream_page", spying(render.stream_page, streamed))
     EDITS["event body"](real)
     pipeline.build(project)
     slug = "2025-11-06-congress-declares-sheinbaum-persona-non-grata"
@@ -115,7 +117,10 @@ def test_an_edited_event_does_not_re_render_unrelated_events(real, monkeypatch):
     assert len(rendered) < len(d.events)
     for kind, target in (("person", "claudia-sheinbaum"), ("organization", "peru-congress")):
         assert f"{'people' if kind == 'person' else 'organizations'}/{target}.html" in rendered
-    assert {"timeline.html", "index.html", "quotes.html"} <= set(rendered)
+    assert "index.html" in rendered
+    # pages that list every record are written as they render, never held whole
+    assert {"timeline.html", "quotes.html", "dossier.html"} <= set(streamed)
+    assert not any(url.startswith("events/") for url in streamed)
 
 
 def test_list_pages_and_data_files_re_render_only_the_edited_records_pieces(real, monkeypatch):
