@@ -11,6 +11,7 @@ keys of everything they hand out.
 from __future__ import annotations
 
 import sys
+from hashlib import blake2b as _blake2b
 from typing import Iterable
 
 from .link import Backlink, Dossier, KIND_OF
@@ -146,12 +147,16 @@ def joined(separator: bytes, parts: list[bytes]) -> list[bytes]:
     return chunks
 
 
-def index_signatures(dossier: Dossier) -> dict[str, tuple]:
-    """Every index entry as a comparable value, to find which entries a change touched."""
+def index_signatures(dossier: Dossier) -> dict[str, bytes]:
+    """Every index entry as a comparable value, to find which entries a change touched:
+    a digest of what the entry shows (its signature's repr, which is exact for the
+    strings, None and tuples that make it). The signatures themselves took 19 MB at
+    10,000 events, in the state kept between builds and again in each new build."""
     signatures = {}
     for name in INDEXES:
         for key, value in getattr(dossier, name).items():
-            signatures[f"idx:{name}:{key}"] = tuple(map(_signature, value))
+            shown = repr(tuple(map(_signature, value))).encode("utf-8", "surrogatepass")
+            signatures[f"idx:{name}:{key}"] = _blake2b(shown, digest_size=16).digest()
     return signatures
 
 

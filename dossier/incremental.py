@@ -50,8 +50,8 @@ class State:
     """'site', 'templates', 'code' and 'rec:<slug>' -> digest of the input."""
     kinds: dict[str, str]
     """slug -> kind, to find lists ('all:<kind>') that a change affects."""
-    indexes: dict[str, tuple]
-    """Index entry key -> signature (deps.index_signatures)."""
+    indexes: dict[str, bytes]
+    """Index entry key -> digest of what it shows (deps.index_signatures)."""
     pages: dict[Url, PageMemo]
     """Every page of the previous build."""
     files: dict[Url, str] = field(default_factory=dict)
@@ -73,7 +73,7 @@ def input_digests(dossier: Dossier, record_digests: dict[str, str], templates: d
 
 
 def changed_keys(old: State | None, inputs: dict[str, str], kinds: dict[str, str],
-                 indexes: dict[str, tuple]) -> set[str] | None:
+                 indexes: dict[str, bytes]) -> set[str] | None:
     """Dependency keys whose value differs from the previous build (None: everything)."""
     if old is None or any(old.inputs.get(k) != inputs.get(k)
                           for k in ("code", "templates", "site")):
@@ -127,7 +127,7 @@ def stale_pages(specs: list[PageSpec], old: State | None,
 
 def next_state(inputs: dict[str, str], kinds: dict[str, str], old: State | None,
                specs: list[PageSpec], rendered: dict[Url, tuple[str, tuple[str, ...]]],
-               files: dict[Url, str], indexes: dict[str, tuple]) -> State:
+               files: dict[Url, str], indexes: dict[str, bytes]) -> State:
     """The state after this build: fresh memos for rendered pages ({url: (digest of the
     bytes, dependency keys)}), old ones for the rest; ``indexes`` from index_signatures."""
     pages = {}
