@@ -70,12 +70,40 @@ def test_a_streamed_page_is_exactly_the_page_rendered_whole(real):
     project = Project.at(Path(real), jobs=1)
     dossier, _, _, _ = pipeline.compile_dossier(project)
     env = make_environment(load_templates(project.templates))
-    single = next(spec for spec in pipeline.plan(dossier, "") if spec.single)
-    whole, deps = render.render_page(env, dossier, single, {}, {})
-    out = io.BytesIO()
-    streamed_digest, streamed_deps = render.stream_page(env, dossier, single, {}, {}, out)
-    assert out.getvalue() == whole and len(whole) > 50_000
-    assert streamed_digest == digest(whole) and streamed_deps == deps
+    streamed = [spec for spec in pipeline.plan(dossier, "") if spec.streamed]
+    assert {spec.url for spec in streamed} >= {"dossier.html", "timeline.html", "quotes.html"}
+    for spec in streamed:
+        whole, deps = render.render_page(env, dossier, spec, {}, {})
+        out = io.BytesIO()
+        streamed_digest, streamed_deps = render.stream_page(env, dossier, spec, {}, {}, out)
+        assert out.getvalue() == whole
+        assert streamed_digest == digest(whole) and streamed_deps == deps
+    assert len(whole) > 5_000
+
+
+def test_the_timeline_chart_is_kept_while_what_it_draws_is_unchanged(real):
+    """The charts' memo entries are kept under a fingerprint of what they draw: a body
+    edit reuses the chart, a new title redraws it."""
+    from dataclasses import replace
+    from pathlib import Path
+    from dossier import pipeline
+    from dossier.pages import Here
+    from dossier.project import Project
+    dossier, _, _, _ = pipeline.compile_dossier(Project.at(Path(real), jobs=1))
+    memo = {}
+    first = Here(dossier, "timeline.html", memo=memo).timeline_charts()
+    (key, (charts, fingerprint)), = memo.items()
+    assert isinstance(fingerprint, bytes) and len(fingerprint) == 16
+
+    def with_event(**changes):
+        events = (replace(dossier.events[0], **changes), *dossier.events[1:])
+        return replace(dossier, events=events)
+    memo[key] = ([(caption, "kept") for caption, _ in charts], fingerprint)
+    body_edit = Here(with_event(body="Another body."), "timeline.html", memo=memo)
+    assert [str(svg) for _, svg in body_edit.timeline_charts()] == ["kept"] * len(charts)
+    retitled = Here(with_event(title="A new title"), "timeline.html", memo=memo)
+    redrawn = [str(svg) for _, svg in retitled.timeline_charts()]
+    assert "A new title" in redrawn[0] and redrawn != [str(svg) for _, svg in first]
 
 
 def test_a_template_error_in_a_streamed_page_leaves_the_site_and_no_temporary_file(real):
