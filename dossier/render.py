@@ -354,14 +354,10 @@ def _render_all(one, specs: list[PageSpec], memo: dict, fragments: dict, workers
             mine.update((spec.url, one(spec)) for spec in chunk)
             if progress is not None:
                 progress(min(taken.value, len(queue)), len(specs))
-        pages, new_memo, new_fragments = _received(receive)
-        memo.update(new_memo)
-        fragments.update(new_fragments)
+        pages = _received(receive, (memo, fragments))
         mine.update((spec.url, one(spec)) for spec in last)
         made = _run(side or [], side_taken)
-        theirs, side_fragments = _received(receive)
-        made.update(theirs)
-        fragments.update(side_fragments)
+        made.update(_received(receive, (memo, fragments)))
     except BaseException:
         worker.terminate()                            # it must not go on writing pages
         raise
@@ -395,9 +391,13 @@ def chunks(queue: list, taken, size: int = CHUNK):
         yield queue[start:start + size]
 
 
-def _received(receive):
-    """The worker's next message, or its failure raised here."""
+def _received(receive, stores: tuple[dict, dict]):
+    """The worker's next result, or its failure raised here; the Markdown and fragments
+    it sends ahead of it, in batches, go into ``stores`` (memo, fragments)."""
     status, payload = receive.recv()
+    while status == "part":
+        stores[payload[0]].update(payload[1])
+        status, payload = receive.recv()
     if status == "template":
         raise TemplateFailure(*payload)
     if status == "write":
@@ -428,8 +428,8 @@ _PR_SET_PDEATHSIG = 1
 
 def _worker(send, one, queue, taken, memo, fragments, side, parent) -> None:
     """Render pages from the shared queue, send them back with the Markdown and fragments
-    made meanwhile, then run side tasks from theirs (``side``: (tasks, shared counter))
-    and send what they made."""
+    made meanwhile (these in batches, ahead), then run side tasks from theirs (``side``:
+    (tasks, shared counter)) and send what they made, with their fragments."""
     die_with_parent(parent)
     known, known_fragments = set(memo), set(fragments)
 
@@ -441,10 +441,12 @@ def _worker(send, one, queue, taken, memo, fragments, side, parent) -> None:
         pages = {}
         for chunk in _taking(queue, taken):
             pages.update((spec.url, one(spec)) for spec in chunk)
-        send.send(("ok", (pages, {k: v for k, v in memo.items() if k not in known},
-                          new_fragments())))
+        _send_batches(send, 0, {k: v for k, v in memo.items() if k not in known})
+        _send_batches(send, 1, new_fragments())
+        send.send(("ok", pages))
         made = _run(*side)
-        send.send(("ok", (made, new_fragments())))
+        _send_batches(send, 1, new_fragments())
+        send.send(("ok", made))
     except TemplateFailure as error:
         send.send(("template", (error.template, error.line, error.message)))
     except WriteFailed as error:
@@ -453,6 +455,25 @@ def _worker(send, one, queue, taken, memo, fragments, side, parent) -> None:
         send.send(("error", traceback.format_exc()))
     finally:
         send.close()
+
+
+BATCH = 2000
+"""Markdown texts or fragments per message from the worker: a few megabytes. Sent in one
+message, the data files' fragments of a 10,000-event build (65 MB pickled) were held
+twice in the parent at once, as the message and as what it holds (a first build's peak)."""
+
+
+def _send_batches(send, store: int, entries: dict) -> None:
+    """Send ``entries`` for the parent's store number ``store`` (0: the memo, 1: the
+    fragments) as ("part", (store, batch)) messages of BATCH entries."""
+    batch: dict = {}
+    for key, value in entries.items():
+        batch[key] = value
+        if len(batch) == BATCH:
+            send.send(("part", (store, batch)))
+            batch = {}
+    if batch:
+        send.send(("part", (store, batch)))
 
 
 def _template_frame(error: BaseException, default: str) -> tuple[str, int | None]:
