@@ -440,3 +440,24 @@ def test_a_clean_render_on_two_cores_reads_the_whole_markdown_memo_first(tmp_pat
     size = cache.memo_size(memo)
     memo.markdown.load_all()
     assert len(memo.markdown) == size > 320
+
+
+def test_a_truncated_or_padded_base_is_not_trusted(real, tmp_path):
+    """The base holds the state pickled, then the fragments as marshal records: any cut
+    (in either part) or trailing bytes make it unreadable, and the build is clean."""
+    from dossier import cache as cache_
+    assert build(real).code == 0
+    base = real / ".dossier-cache" / cache_.BASE
+    whole = base.read_bytes()
+    token, state, fragments = cache_._load_base(base)
+    assert fragments and state.pages
+    for damaged in (whole[:len(whole) // 3], whole[:len(whole) - 1], whole + b"\0",
+                    whole[:100]):
+        base.write_bytes(damaged)
+        assert cache_._load_base(base) is None
+    base.write_bytes(whole[:len(whole) - 1])
+    assert cache_.load_cache(real / ".dossier-cache").state is None
+    EDITS["event body"](real)
+    assert build(real).code == 0
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+    assert cache_._load_base(base)[2]                  # written anew
