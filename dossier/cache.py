@@ -119,26 +119,35 @@ _UNREADABLE = (OSError, EOFError, pickle.UnpicklingError, AttributeError, Import
                TypeError, ValueError, IndexError)
 
 
-def _load(path: Path, kind: type):
-    """The pickled object at ``path`` if it is a ``kind``; None if missing or corrupt."""
+def _load(path: Path, kind: type, marshalled: bool = False):
+    """The pickled (or marshalled) object at ``path`` if it is a ``kind``; None if
+    missing or corrupt."""
     try:
         with open(path, "rb") as handle:
-            found = pickle.load(handle)
+            found = marshal.load(handle) if marshalled else pickle.load(handle)
     except _UNREADABLE:
         return None
     return found if isinstance(found, kind) else None
 
 
-def _dump(path: Path, value) -> bool:
-    """Pickle atomically (write a temporary file, rename); a failure never fails the build
-    (it returns False)."""
+def _dump(path: Path, value, marshalled: bool = False) -> bool:
+    """Pickle (or marshal) atomically: write a temporary file, rename; a failure never
+    fails the build (it returns False).
+
+    Marshal is for values made of plain strings, bytes, numbers, tuples, lists and dicts:
+    pickling a str beyond ASCII attaches a UTF-8 copy to it for as long as it lives
+    (the Markdown memo's HTML: 16 MB more at the end of a first 10,000-event build),
+    marshal encodes a copy it then drops."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         with open(temporary, "wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            if marshalled:
+                marshal.dump(value, handle)
+            else:
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
-    except OSError:
+    except (OSError, ValueError):                   # ValueError: an unmarshallable value
         return False
     return True
 
@@ -151,6 +160,9 @@ Every record is needed by every build, so all their shards are read at once; Mar
 shards are read when a text in them is first asked for (``LazyShards``): an edit needs
 a few dozen texts of tens of thousands."""
 SHARDS = {"parsed": 64, "markdown": 256}
+MARSHALLED = {"markdown"}
+"""Sharded parts written with marshal (see _dump): the Markdown memo is HTML, signatures
+and charts, all plain values; records are dataclasses, pickled."""
 
 
 def _shard(part: str, key) -> int:
@@ -161,9 +173,9 @@ def _shard(part: str, key) -> int:
     return zlib.crc32(repr(key).encode("utf-8", "surrogatepass")) % SHARDS[part]
 
 
-def _read_shard(path: Path, scope: tuple) -> dict | None:
+def _read_shard(path: Path, scope: tuple, marshalled: bool = False) -> dict | None:
     """A shard's entries, or None when it is missing, corrupt or from another scope."""
-    found = _load(path, tuple)
+    found = _load(path, tuple, marshalled)
     if found is None or len(found) != 2 or found[0] != scope or not isinstance(found[1], dict):
         return None
     return found[1]
@@ -197,7 +209,7 @@ class LazyShards(dict):
 
     def _read(self, number: int) -> None:
         path = self.folder / SHARDED[self.part] / f"{number:02d}.pickle"
-        entries = _read_shard(path, self.scope) or {}
+        entries = _read_shard(path, self.scope, self.part in MARSHALLED) or {}
         self.read[number] = entries
         for key, value in entries.items():
             dict.setdefault(self, key, value)              # what was set first stays
@@ -411,7 +423,7 @@ def save_cache(folder: Path, cache: Cache) -> Cache:
                 continue                                # already on disk
             path = folder / name / f"{number:02d}.pickle"
             if entries:
-                _dump(path, (_scope(cache, part), entries))
+                _dump(path, (_scope(cache, part), entries), part in MARSHALLED)
             else:
                 _remove(path)
             if lazy:
