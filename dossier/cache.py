@@ -257,7 +257,7 @@ _MISSING = object()
 _STATE_PARTS = ("inputs", "kinds", "indexes", "pages", "files")
 
 
-FRAGMENT_CHUNK = 4096
+FRAGMENT_CHUNK = 512
 """Fragments per marshal record in the base file."""
 
 
