@@ -179,4 +179,6 @@ _SIGNATURES = {
 def _other_signature(item) -> tuple:
     if hasattr(item, "title") and hasattr(item, "start"):  # Position
         return ("position", item.title, str(item.start), str(item.end), str(item.in_office))
-    return (KIND_OF.get(type(item), type(item).__name__), getattr(item, "slug", repr(item)))
+    slug = getattr(item, "slug", None)                    # (not getattr's default: it is
+    return (KIND_OF.get(type(item), type(item).__name__),  # evaluated, a whole record's repr)
+            slug if slug is not None else repr(item))
