@@ -247,6 +247,32 @@ def test_two_processes_render_exactly_what_one_does(tmp_path):
     assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
 
 
+def test_what_the_worker_sends_and_the_cache_keeps_survives_any_batch_size(tmp_path,
+                                                                           monkeypatch):
+    """The worker sends its Markdown and fragments in batches, and the cache writes the
+    fragments in records: with both made tiny (many batches, many records), the cache a
+    two-process build leaves holds exactly what it holds with the usual sizes."""
+    import sys
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from generate import generate
+    from dossier import cache as cache_, render
+    generate(tmp_path / "usual", 320)
+    shutil.copytree(tmp_path / "usual", tmp_path / "tiny")
+    assert run_cli("--root", tmp_path / "usual", "--jobs", "2").code == 0
+    monkeypatch.setattr(render, "BATCH", 7)
+    monkeypatch.setattr(cache_, "FRAGMENT_CHUNK", 5)
+    assert run_cli("--root", tmp_path / "tiny", "--jobs", "2").code == 0
+
+    def kept(root):
+        folder = root / ".dossier-cache"
+        markdown = cache_.load_cache(folder).markdown
+        markdown.load_all()
+        return cache_._load_base(folder / cache_.BASE)[2], dict(markdown)
+    usual, tiny = kept(tmp_path / "usual"), kept(tmp_path / "tiny")
+    assert len(tiny[0]) > 50 * 5 and len(tiny[1]) > 50 * 7
+    assert tiny == usual
+
+
 def test_two_processes_share_the_data_files_each_made_once(tmp_path, monkeypatch):
     """On two cores the data files are tasks both processes take from one queue: each is
     made exactly once, by one process or the other, and all of them reach the site."""
