@@ -260,11 +260,11 @@ def sweep() -> None:
     gc.freeze()
 
 
-def _taking(queue: list, taken):
+def _taking(queue: list, taken, size: int = CHUNK):
     """``chunks`` of a shared page queue, sweeping every SWEEP_EVERY pages or so."""
-    for number, chunk in enumerate(chunks(queue, taken), 1):
+    for number, chunk in enumerate(chunks(queue, taken, size), 1):
         yield chunk
-        if number % (SWEEP_EVERY // CHUNK) == 0:
+        if number % (SWEEP_EVERY // size) == 0:
             sweep()
 
 
@@ -297,8 +297,10 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     from the same shared queue (the single-file edition and the two largest data files
     each take 1.3-2.4 s at 10,000 events: left to one process each, one waited a second
     for the other). With fewer pages than PARALLEL_MIN but data files to make (an edit),
-    the parent renders every page and the worker starts on the data files at once
-    (0.2-0.3 s of a 10k edit).
+    both take those pages one at a time (the timeline and the quotes pages take 0.1 s
+    each at 10,000 events), then the parent renders the single-file edition while the
+    worker makes the data files; the memo is not read whole first (LazyShards: what the
+    worker read and made comes back through its update, which reads the shards it needs).
     """
     def one(spec: PageSpec):
         if spec.streamed and stream is not None:
@@ -332,25 +334,26 @@ def _render_all(one, specs: list[PageSpec], memo: dict, fragments: dict, workers
         if progress is not None and len(specs) >= 50:
             progress(len(specs), len(specs))
         return pages, made
+    last = [spec for spec in specs if spec.single]
+    queue = [spec for spec in specs if not spec.single]
     if shared:
-        last = [spec for spec in specs if spec.single]
-        queue = [spec for spec in specs if not spec.single]
+        size = CHUNK
         read_all = getattr(memo, "load_all", None)    # a memo read from the cache as needed:
         if read_all is not None:                      # read it all first, so the worker
             read_all()                                # sends back only what it rendered
-    else:                                         # an edit: a few pages here, while the
-        last, queue = specs, []                   # worker starts on the data files
+    else:                                         # an edit: a few pages, some of them the
+        size = 1                                  # lists of every record, taken one by one
     context = mp.get_context("fork")
     taken, side_taken = context.Value("q", 0), context.Value("q", 0)
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(target=_worker,
-                             args=(send, one, queue, taken, memo, fragments,
+                             args=(send, one, (queue, taken, size), memo, fragments,
                                    (side or [], side_taken), (os.getpid(), receive)))
     worker.start()
     send.close()
     try:
         mine = {}
-        for chunk in _taking(queue, taken):
+        for chunk in _taking(queue, taken, size):
             mine.update((spec.url, one(spec)) for spec in chunk)
             if progress is not None:
                 progress(min(taken.value, len(queue)), len(specs))
@@ -426,10 +429,11 @@ def die_with_parent(parent: tuple) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def _worker(send, one, queue, taken, memo, fragments, side, parent) -> None:
-    """Render pages from the shared queue, send them back with the Markdown and fragments
-    made meanwhile (these in batches, ahead), then run side tasks from theirs (``side``:
-    (tasks, shared counter)) and send what they made, with their fragments."""
+def _worker(send, one, pages_queue, memo, fragments, side, parent) -> None:
+    """Render pages from the shared queue (``pages_queue``: (pages, shared counter, pages
+    taken at a time)), send them back with the Markdown and fragments made meanwhile
+    (these in batches, ahead), then run side tasks from theirs (``side``: (tasks, shared
+    counter)) and send what they made, with their fragments."""
     die_with_parent(parent)
     known, known_fragments = set(memo), set(fragments)
 
@@ -439,7 +443,7 @@ def _worker(send, one, queue, taken, memo, fragments, side, parent) -> None:
         return found
     try:
         pages = {}
-        for chunk in _taking(queue, taken):
+        for chunk in _taking(*pages_queue):
             pages.update((spec.url, one(spec)) for spec in chunk)
         _send_batches(send, 0, {k: v for k, v in memo.items() if k not in known})
         _send_batches(send, 1, new_fragments())
