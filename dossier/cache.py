@@ -131,21 +131,26 @@ def _load(path: Path, kind: type, marshalled: bool = False):
 
 
 def _dump(path: Path, value, marshalled: bool = False) -> bool:
-    """Pickle (or marshal) atomically: write a temporary file, rename; a failure never
-    fails the build (it returns False).
+    """Pickle (or marshal) ``value`` atomically (see _written).
 
     Marshal is for values made of plain strings, bytes, numbers, tuples, lists and dicts:
     pickling a str beyond ASCII attaches a UTF-8 copy to it for as long as it lives
     (the Markdown memo's HTML: 16 MB more at the end of a first 10,000-event build),
     marshal encodes a copy it then drops."""
+    if marshalled:
+        return _written(path, lambda handle: marshal.dump(value, handle))
+    return _written(path, lambda handle: pickle.dump(value, handle,
+                                                     protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _written(path: Path, write) -> bool:
+    """``write(file)`` into a temporary file, then renamed to ``path``; a failure never
+    fails the build (it returns False)."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
         with open(temporary, "wb") as handle:
-            if marshalled:
-                marshal.dump(value, handle)
-            else:
-                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            write(handle)
         os.replace(temporary, path)
     except (OSError, ValueError):                   # ValueError: an unmarshallable value
         return False
@@ -270,20 +275,14 @@ def _dump_base(path: Path, token: str, state: State, fragments: dict) -> bool:
     first build holds), a chunk at a time, and reads back faster; the dependency keys,
     interned, come back interned and so shared, as pickle's memo kept them. A failure
     never fails the build (it returns False)."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        with open(temporary, "wb") as handle:
-            pickle.dump((token, state, len(fragments)), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            entries = iter(fragments.items())
-            while chunk := dict(itertools.islice(entries, FRAGMENT_CHUNK)):
-                data = marshal.dumps(chunk)
-                handle.write(len(data).to_bytes(8, "little"))
-                handle.write(data)
-        os.replace(temporary, path)
-    except (OSError, ValueError):                   # ValueError: an unmarshallable value
-        return False
-    return True
+    def write(handle) -> None:
+        pickle.dump((token, state, len(fragments)), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        entries = iter(fragments.items())
+        while chunk := dict(itertools.islice(entries, FRAGMENT_CHUNK)):
+            data = marshal.dumps(chunk)
+            handle.write(len(data).to_bytes(8, "little"))
+            handle.write(data)
+    return _written(path, write)
 
 
 def _load_base(path: Path) -> tuple[str, State, dict] | None:

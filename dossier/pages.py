@@ -14,7 +14,6 @@ source: ``source``.
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter
 from dataclasses import dataclass
 from itertools import groupby
@@ -24,7 +23,7 @@ from markupsafe import Markup
 from . import charts as charts_
 from . import structured
 from .dates import MONTHS, month_heading
-from .deps import keys
+from .deps import fingerprint, keys
 from .escaping import escape_text, safe
 from .link import Dossier, role_on
 from .markdown import localize, render_portable
@@ -165,8 +164,7 @@ class Here:
         finally:
             self._record_into(outer)
         outer |= inner
-        if getattr(self.fragments, "keeps", True):
-            self.fragments[key] = (text.encode("utf-8", "surrogatepass"), keys(inner))
+        self.fragments[key] = (text.encode("utf-8", "surrogatepass"), keys(inner))
         return text
 
     @staticmethod
@@ -241,11 +239,12 @@ class Here:
         """The overview chart, and a close-up of the busiest month when there is one.
 
         Kept in the memo while the events' slugs, titles, dates and tracks are unchanged
-        (a body edit does not redraw a 10,000-event chart)."""
+        (a body edit does not redraw a 10,000-event chart), under the fingerprint of those:
+        the values themselves were 11 MB read back from the cache on every edit."""
         self.deps.add("all:event")
         events = self.dossier.events
-        signature = _fingerprint(lambda: (self.dossier.site.tracks, tuple(
-            (e.slug, e.title, e.when, e.track) for e in events)), "timeline", events)
+        signature = fingerprint((self.dossier.site.tracks,
+                                 tuple((e.slug, e.title, e.when, e.track) for e in events)))
         key = ("timeline-charts", self.base)
         hit = self.memo.get(key)
         if hit is not None and hit[1] == signature:
@@ -279,11 +278,10 @@ class Here:
         countries of everyone, are unchanged."""
         self.deps.update({"all:event", "all:person", "all:organization"})
         dossier = self.dossier
-        signature = _fingerprint(lambda: (
+        signature = fingerprint((
             tuple((e.slug, e.title, tuple(p.ref.slug for p in e.participants))
                   for e in dossier.events),
-            tuple((r.slug, r.name, r.country) for r in (*dossier.people, *dossier.organizations))),
-            "network", dossier.events, dossier.people, dossier.organizations)
+            tuple((r.slug, r.name, r.country) for r in (*dossier.people, *dossier.organizations))))
         key = ("network", self.base)
         hit = self.memo.get(key)
         if hit is not None and hit[1] == signature:
@@ -364,26 +362,6 @@ class SingleHere(Here):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.base = "#single"
-
-
-_FINGERPRINTS: dict[str, tuple] = {}
-"""Name -> (the records a fingerprint was taken of, the fingerprint): the last one of each,
-so that the pages of one build that draw the same chart take it once."""
-
-
-def _fingerprint(signature, name: str, *records) -> bytes:
-    """A 16-byte digest of ``signature()``'s repr (exact for the strings, numbers, dates and
-    tuples signatures are made of), taken once per set of records. A chart's memo entry
-    keeps this, not the signature: at 10,000 events the timeline's was 126,000 objects
-    (11 MB) read back from the cache on every edit only to be compared."""
-    last = _FINGERPRINTS.get(name)
-    if last is not None and len(last[0]) == len(records) and \
-            all(a is b for a, b in zip(last[0], records)):
-        return last[1]
-    found = hashlib.blake2b(repr(signature()).encode("utf-8", "surrogatepass"),
-                            digest_size=16).digest()
-    _FINGERPRINTS[name] = (records, found)
-    return found
 
 
 def _ident(value):

@@ -205,9 +205,6 @@ class Unkept(dict):
     so a build whose state is not kept (--no-cache) need not hold them (a fifth of a clean
     build's peak memory at 10,000 events)."""
 
-    keeps = False
-    """Read by Here._piece, which then does not make what would be kept."""
-
     def __setitem__(self, key, value) -> None:
         pass
 
