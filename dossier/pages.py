@@ -243,8 +243,9 @@ class Here:
         the values themselves were 11 MB read back from the cache on every edit."""
         self.deps.add("all:event")
         events = self.dossier.events
-        signature = fingerprint((self.dossier.site.tracks,
-                                 tuple((e.slug, e.title, e.when, e.track) for e in events)))
+        signature = fingerprint((repr(self.dossier.site.tracks),
+                                 tuple([(e.slug, e.title, _when(e.when), e.track)
+                                        for e in events])))
         key = ("timeline-charts", self.base)
         hit = self.memo.get(key)
         if hit is not None and hit[1] == signature:
@@ -362,6 +363,14 @@ class SingleHere(Here):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.base = "#single"
+
+
+def _when(when) -> tuple:
+    """A When as plain values (a signature's fingerprint takes those fastest)."""
+    start, end = when.start, when.end
+    return (start.year, start.month, start.day,
+            None if end is None else (end.year, end.month, end.day), when.qualifier,
+            when.display)
 
 
 def _ident(value):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import itertools
 import multiprocessing as mp
 import os
 import signal
@@ -435,21 +436,23 @@ def _worker(send, one, pages_queue, memo, fragments, side, parent) -> None:
     (these in batches, ahead), then run side tasks from theirs (``side``: (tasks, shared
     counter)) and send what they made, with their fragments."""
     die_with_parent(parent)
-    known, known_fragments = set(memo), set(fragments)
+    known = [len(memo), len(fragments)]
 
-    def new_fragments() -> dict:
-        found = {k: v for k, v in fragments.items() if k not in known_fragments}
-        known_fragments.update(found)
+    def added(store: int, entries: dict) -> dict:
+        """What was added to ``entries`` since it was last asked (the stores only grow,
+        and a dict keeps its keys in the order they came: no key is compared)."""
+        found = dict(itertools.islice(entries.items(), known[store], None))
+        known[store] = len(entries)
         return found
     try:
         pages = {}
         for chunk in _taking(*pages_queue):
             pages.update((spec.url, one(spec)) for spec in chunk)
-        _send_batches(send, 0, {k: v for k, v in memo.items() if k not in known})
-        _send_batches(send, 1, new_fragments())
+        _send_batches(send, 0, added(0, memo))
+        _send_batches(send, 1, added(1, fragments))
         send.send(("ok", pages))
         made = _run(*side)
-        _send_batches(send, 1, new_fragments())
+        _send_batches(send, 1, added(1, fragments))
         send.send(("ok", made))
     except TemplateFailure as error:
         send.send(("template", (error.template, error.line, error.message)))

@@ -37,6 +37,8 @@ EDITS = {
     "participant added": lambda r: replace_in(
         r / EV, "  - {ref: betssy-chavez, role: mentioned}",
         "  - {ref: betssy-chavez, role: mentioned}\n  - {ref: jorge-glas, role: mentioned}"),
+    "participant's role changed": lambda r: replace_in(
+        r / EV, "  - {ref: betssy-chavez, role: mentioned}", "  - {ref: betssy-chavez, role: target}"),
     "quote edited": lambda r: replace_in(r / EV, 'occasion: after the vote in Congress', 'occasion: after the vote'),
     "wikilink added": lambda r: replace_in(r / EV, "persona non grata: 63", "persona non grata ([[pacific-alliance]]): 63"),
     "profile": lambda r: replace_in(r / "content/people/hugo-de-zela.yaml", "name: Hugo de Zela", "name: Hugo de Zela Martínez"),
@@ -487,3 +489,21 @@ def test_a_truncated_or_padded_base_is_not_trusted(real, tmp_path):
     assert build(real).code == 0
     assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
     assert cache_._load_base(base)[2]                  # written anew
+
+
+def test_fingerprints_are_of_values_whatever_objects_hold_them():
+    """Index signatures and chart keys are compared across builds by fingerprint: equal
+    values give equal digests whether their strings are shared, interned or not, and
+    different values (or shapes) give different ones; values marshal cannot write are
+    digested by their repr."""
+    import sys
+    from dossier.dates import PartialDate
+    from dossier.deps import ENTRY_SIGNATURES, INDEXES, fingerprint
+    shared = "Jerí"
+    assert fingerprint((shared, shared, None, 3)) == fingerprint(
+        ("".join(["Je", "rí"]), sys.intern("".join(["Jer", "í"])), None, 3))
+    assert len({fingerprint(v) for v in (("a", "b"), ("ab",), ("a", "b", None), (("a",), "b"),
+                                         ("a", "b", ""), (1, "b"), ("1", "b"))}) == 7
+    assert fingerprint(PartialDate(2025, 11, 3)) == fingerprint(PartialDate(2025, 11, 3))
+    assert fingerprint(PartialDate(2025, 11, 3)) != fingerprint(PartialDate(2025, 11, 4))
+    assert set(ENTRY_SIGNATURES) == set(INDEXES)

@@ -83,7 +83,7 @@ def test_a_streamed_page_is_exactly_the_page_rendered_whole(real):
 
 def test_the_timeline_chart_is_kept_while_what_it_draws_is_unchanged(real):
     """The charts' memo entries are kept under a fingerprint of what they draw: a body
-    edit reuses the chart, a new title redraws it."""
+    edit reuses the chart, a new title or date redraws it."""
     from dataclasses import replace
     from pathlib import Path
     from dossier import pipeline
@@ -101,6 +101,10 @@ def test_the_timeline_chart_is_kept_while_what_it_draws_is_unchanged(real):
     memo[key] = ([(caption, "kept") for caption, _ in charts], fingerprint)
     body_edit = Here(with_event(body="Another body."), "timeline.html", memo=memo)
     assert [str(svg) for _, svg in body_edit.timeline_charts()] == ["kept"] * len(charts)
+    for when in (replace(dossier.events[0].when, display="early that month"),
+                 replace(dossier.events[0].when, end=dossier.events[-1].when.start)):
+        moved = Here(with_event(when=when), "timeline.html", memo=memo).timeline_charts()
+        assert [str(svg) for _, svg in moved] != ["kept"] * len(charts)
     retitled = Here(with_event(title="A new title"), "timeline.html", memo=memo)
     redrawn = [str(svg) for _, svg in retitled.timeline_charts()]
     assert "A new title" in redrawn[0] and redrawn != [str(svg) for _, svg in first]
