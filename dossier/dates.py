@@ -101,9 +101,12 @@ class When:
     display: str | None = None
     """Hand-written text shown instead of the formatted date (e.g. 'Late 2022')."""
 
-    def sort_key(self) -> tuple:
-        """Orders year < month < day within the same period: 2025-11 before 2025-11-03."""
-        return (self.start, self.end or self.start)
+    def sort_key(self) -> tuple[int, ...]:
+        """Orders year < month < day within the same period: 2025-11 before 2025-11-03.
+        Plain numbers (the start's, then the end's), compared in C: linking sorts
+        every event and quote by it."""
+        start, end = self.start, self.end or self.start
+        return (start.year, start.month, start.day, end.year, end.month, end.day)
 
     def iso(self) -> str:
         """Machine-readable value for <time datetime>: the start date's ISO prefix."""

@@ -150,6 +150,8 @@ class _Checker:
         if ref is None:
             return None
         target = self.entities.get(ref.slug)
+        if target is not None and KIND_OF[type(target)] in kinds:
+            return target                             # the common case, first
         wanted = " or ".join(kinds)
         article = "an" if wanted[0] in "aeiou" else "a"
         if target is None and ref.slug in self.unreadable:
@@ -163,22 +165,20 @@ class _Checker:
             self.problem(owner, ref.line, ref.field,
                          f"unknown {wanted} '{ref.slug}'" + did_you_mean(ref.slug, candidates))
             return None
-        if KIND_OF[type(target)] not in kinds:
-            self.problem(owner, ref.line, ref.field, f"'{ref.slug}' is a "
-                         f"{KIND_OF[type(target)]}, not {article} {wanted}")
-            return None
-        return target
+        self.problem(owner, ref.line, ref.field, f"'{ref.slug}' is a "
+                     f"{KIND_OF[type(target)]}, not {article} {wanted}")
+        return None
 
     def problem(self, owner, line: int | None, field: str, message: str) -> None:
         self.problems.append(ContentProblem(owner.path, line, field, message))
 
     def citations(self, owner, cites: tuple[Citation, ...], page: Url, title: str, kind: str,
                   cited_by) -> None:
+        slug = _owner_slug(owner) if cites else ""
         for cite in cites:
             if self.ref(owner, cite.source, ("source",)):
-                detail = cite.locator or cite.note
                 cited_by[cite.source.slug].append(
-                    Backlink(page, title, kind, detail, _owner_slug(owner)))
+                    Backlink(page, title, kind, cite.locator or cite.note, slug))
 
 
 def _index_quotes(quotes: list[Quote], problems: list[ContentProblem]) -> dict[str, Quote]:
