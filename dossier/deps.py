@@ -149,18 +149,14 @@ def joined(separator: bytes, parts: list[bytes]) -> list[bytes]:
 
 
 def fingerprint(value) -> bytes:
-    """A 16-byte digest of a signature (strings, numbers, None and tuples of them, or
-    other values by their repr): what is kept of a signature between builds, to compare,
-    instead of the signature itself.
+    """A 16-byte digest of a signature made of strings, numbers, None and tuples of
+    them: what is kept of a signature between builds, to compare, instead of the
+    signature itself.
 
     Serialized by marshal's format 2, which writes no back-references and no interning
-    flags, so equal values give equal bytes whatever objects hold them, three times as
-    fast as repr; a value marshal cannot write (a dataclass) is digested by its repr."""
-    try:
-        data = marshal.dumps(value, 2)
-    except ValueError:
-        data = b"r" + repr(value).encode("utf-8", "surrogatepass")
-    return _blake2b(data, digest_size=16).digest()
+    flags, so equal values give equal bytes whatever objects hold them (three times as
+    fast as repr). Anything else (a dataclass) raises ValueError: pass its fields."""
+    return _blake2b(marshal.dumps(value, 2), digest_size=16).digest()
 
 
 def index_signatures(dossier: Dossier) -> dict[str, bytes]:

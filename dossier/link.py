@@ -174,7 +174,7 @@ class _Checker:
 
     def citations(self, owner, cites: tuple[Citation, ...], page: Url, title: str, kind: str,
                   cited_by) -> None:
-        slug = _owner_slug(owner) if cites else ""
+        slug = _owner_slug(owner)
         for cite in cites:
             if self.ref(owner, cite.source, ("source",)):
                 cited_by[cite.source.slug].append(
