@@ -117,32 +117,40 @@ class TrackedDossier:
         return value
 
 
-def pieces(dossier: Dossier, fragments: dict | None, name: str, items, make) -> list[bytes]:
-    """``make(tracked_dossier, item)`` for each record or quote, as UTF-8, reused from
-    ``fragments`` (pieces still valid from earlier builds, see
-    incremental.valid_fragments) when there.
+def pieces(dossier: Dossier, fragments: dict | None, url: str, part: str, items, make
+           ) -> list:
+    """``make(tracked_dossier, item)`` for each record or quote of the file ``url``, as
+    UTF-8: plain bytes without a store of ``fragments``; with one, each as a piece for the
+    file's writer (write.Sink.piece): ``(key, bytes, dependency keys)`` when made now, or
+    ``(key, span, dependency keys)`` when the previous build's file holds it unchanged
+    (``span``: its (offset, length, keys) there, still valid: incremental.valid_fragments).
+    A piece's key is ``(url, part, slug or quote id)``.
 
     Data files are joined from such pieces, so an edit re-makes only the pieces that
-    read what changed. They are kept as bytes and written one after the other (see
-    ``joined``): built whole as a str, then encoded, dossier.json took over 100 MB at
-    once at 10,000 events."""
-    fragments = {} if fragments is None else fragments
+    read what changed and copies the others from the file it replaces. They are never
+    joined in memory (see ``joined``): built whole as a str, then encoded, dossier.json
+    took over 100 MB at once at 10,000 events."""
     out = []
     for item in items:
         quote = isinstance(item, Quote)
-        key = (name, item.id if quote else item.slug)
+        slug = item.event if quote else item.slug
+        if fragments is None:
+            out.append(make(TrackedDossier(dossier, set()), item).encode("utf-8"))
+            continue
+        key = (url, part, item.id if quote else slug)
         hit = fragments.get(key)
         if hit is None:
-            deps = {rec(item.event if quote else item.slug)}
-            text = make(TrackedDossier(dossier, deps), item).encode("utf-8")
-            hit = fragments[key] = (text, keys(deps))
-        out.append(hit[0])
+            deps = {rec(slug)}
+            out.append((key, make(TrackedDossier(dossier, deps), item).encode("utf-8"),
+                        keys(deps)))
+        else:
+            out.append((key, hit, hit[2]))
     return out
 
 
-def joined(separator: bytes, parts: list[bytes]) -> list[bytes]:
-    """``separator.join(parts)`` as a list of chunks to write one after the other (a data
-    file is never built whole: see outputs.Producer)."""
+def joined(separator: bytes, parts: list) -> list:
+    """``separator.join(parts)`` as a list of chunks (bytes, or pieces: see ``pieces``) to
+    write one after the other (a data file is never built whole: see outputs.Producer)."""
     chunks = [separator] * (2 * len(parts) - 1) if parts else []
     chunks[::2] = parts
     return chunks

@@ -116,7 +116,7 @@ def dossier_json(dossier: Dossier, fragments: dict | None = None) -> list[bytes]
     chunks = [_json(head)[:-1].encode("utf-8")]
     for kind, make in (("events", _event), ("people", _profile),
                        ("organizations", _profile), ("sources", _source), ("quotes", _quote)):
-        items = pieces(dossier, fragments, f"dossier.json:{kind}", getattr(dossier, kind),
+        items = pieces(dossier, fragments, "dossier.json", kind, getattr(dossier, kind),
                        lambda tracked, item, make=make: _json(make(tracked, item)))
         chunks += [f",{_json(kind)}:[".encode("utf-8"), *joined(b",", items), b"]"]
     return chunks + [b"}\n"]
@@ -141,7 +141,7 @@ def _csv(header: list[str], rows: list[bytes]) -> list[bytes]:
 def events_csv(dossier: Dossier, fragments: dict | None = None) -> list[bytes]:
     return _csv(["slug", "date", "end", "date_text", "title", "summary", "status", "track",
                  "location", "participants", "sources", "url"],
-                pieces(dossier, fragments, "events.csv", dossier.events, lambda d, e: _csv_row(
+                pieces(dossier, fragments, "events.csv", "rows", dossier.events, lambda d, e: _csv_row(
                     [e.slug, e.when.start.iso(), _iso(e.when.end), e.when.human(), e.title,
                      plain(d, e.summary), e.status, e.track, e.location,
                      ";".join(p.ref.slug for p in e.participants),
@@ -151,7 +151,7 @@ def events_csv(dossier: Dossier, fragments: dict | None = None) -> list[bytes]:
 def quotes_csv(dossier: Dossier, fragments: dict | None = None) -> list[bytes]:
     return _csv(["id", "said", "said_text", "speaker", "speaker_name", "text", "lang",
                  "occasion", "source", "via", "event", "url"],
-                pieces(dossier, fragments, "quotes.csv", dossier.quotes, lambda d, q: _csv_row(
+                pieces(dossier, fragments, "quotes.csv", "rows", dossier.quotes, lambda d, q: _csv_row(
                     [q.id, q.said.iso(), q.said.human(), q.speaker.slug,
                      d.name(q.speaker.slug), q.text, q.lang, q.occasion,
                      q.source.source.slug, ";".join(r.slug for r in q.via), q.event,
@@ -182,5 +182,5 @@ def timeline_json(dossier: Dossier, fragments: dict | None = None) -> list[bytes
         return _json(data)
     site = dossier.site
     title = _json({"text": {"headline": site.title, "text": plain(dossier, site.summary)}})
-    events = pieces(dossier, fragments, "timeline.json", dossier.events, item)
+    events = pieces(dossier, fragments, "timeline.json", "events", dossier.events, item)
     return [f'{{"title":{title},"events":['.encode("utf-8"), *joined(b",", events), b"]}\n"]

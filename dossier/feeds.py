@@ -62,7 +62,7 @@ def atom_feed(dossier: Dossier, site_url: str,
               f"  <updated>{timestamp(newest)}</updated>",
               f"  <author><name>{author}</name></author>",
               "  <generator>dossier</generator>"]
-    entries = pieces(dossier, fragments, "feed.xml", events,
+    entries = pieces(dossier, fragments, "feed.xml", "entries", events,
                      lambda tracked, event: _entry(tracked, site_url, event))
     return joined(b"\n", [line.encode("utf-8") for line in lines] + entries + [b"</feed>\n"])
 

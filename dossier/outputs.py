@@ -12,12 +12,13 @@ from . import exports, feeds, search
 from .link import Dossier
 from .urls import Url
 
-Producer = Callable[[Dossier, list[Url], dict], "bytes | list[bytes] | None"]
-"""(dossier, page URLs, fragments: per-record pieces still valid, see deps.pieces) ->
-the file's bytes, or chunks of them to write one after the other (a large file is never
-joined in memory: dossier.json is 35 MB at 10,000 events), or None."""
+Producer = Callable[[Dossier, list[Url], dict | None], "bytes | list | None"]
+"""(dossier, page URLs, fragments: per-record pieces still valid in the previous build's
+files, or None to keep none, see deps.pieces) -> the file's bytes, or chunks of them
+(bytes and pieces) to write one after the other (a large file is never joined in
+memory: dossier.json is 35 MB at 10,000 events), or None."""
 
-SEARCH_INDEX = Url("assets/search-index.js")
+SEARCH_INDEX = search.SEARCH_INDEX
 
 GENERATED: tuple[tuple[Url, Producer], ...] = (
     (SEARCH_INDEX, lambda d, pages, f: search.index_script(d, f)),
@@ -40,8 +41,6 @@ def tasks(dossier: Dossier, pages: list[Url], fragments: dict | None = None) -> 
     longest, 1.3-1.5 s each at 10,000 events, first), each returning {url: bytes or
     chunks}, empty for a file that must not exist: two processes can share them out
     (render_all)."""
-    fragments = {} if fragments is None else fragments
-
     def task(url: Url, produce: Producer):
         def run() -> dict:
             data = produce(dossier, pages, fragments)

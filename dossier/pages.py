@@ -14,6 +14,7 @@ source: ``source``.
 
 from __future__ import annotations
 
+import secrets
 from collections import Counter
 from dataclasses import dataclass
 from itertools import groupby
@@ -23,7 +24,7 @@ from markupsafe import Markup
 from . import charts as charts_
 from . import structured
 from .dates import MONTHS, month_heading
-from .deps import fingerprint, keys
+from .deps import fingerprint, joined, keys
 from .escaping import escape_text, safe
 from .link import Dossier, role_on
 from .markdown import localize, render_portable
@@ -69,8 +70,11 @@ class Here:
         self.dossier, self.page = dossier, url
         self.deps: set[str] = set() if deps is None else deps
         self.memo = {} if memo is None else memo
-        self.fragments = {} if fragments is None else fragments
-        """Rendered pieces of pages by (page, macro, arguments): see ``cached``."""
+        self.fragments = fragments
+        """Pieces of this page that the previous build's file holds unchanged, by (page,
+        macro, arguments): see ``cached``. None: pieces are made and written as they are."""
+        self.pieces: dict[int, list] = {}
+        """The pieces behind each placeholder handed out (see ``cached``), by number."""
         self.tracked = None
         """The TrackedDossier templates see, whose reads are recorded in ``deps`` too."""
         self.base = url.rpartition("/")[0]
@@ -130,32 +134,56 @@ class Here:
     def each(self, macro, items) -> Markup:
         """``here.cached(macro, item)`` for every item, joined: one call from the template
         for a whole list (a call from Jinja costs more than the lookup it makes)."""
-        piece, name = self._piece, macro.name
-        return safe("".join([piece(name, macro, (item,)) for item in items]))
+        name = macro.name
+        if self.fragments is None:
+            plain = self._plain
+            return safe("".join([plain(macro, (item,)) for item in items]))
+        piece = self._piece
+        return self._placeholder([piece(name, macro, (item,)) for item in items])
 
     def cached(self, macro, *args) -> Markup:
-        """``macro(*args)``, reused from an earlier build while nothing it read has changed.
+        """``macro(*args)``, copied from the previous build's file while nothing it read
+        has changed.
 
         Pages that list every record (timeline, directories, the single-file edition)
         render each record's piece through here, so an edit re-renders one piece and
-        joins the others. A piece's dependency keys are recorded apart (and added to the
+        copies the others. A piece's dependency keys are recorded apart (and added to the
         page's); the pipeline drops a piece as soon as one of them changes
-        (``incremental.valid_fragments``). Arguments are records, quotes or plain values."""
-        return safe(self._piece(macro.name, macro, args))
+        (``incremental.valid_fragments``). Arguments are records, quotes or plain values.
 
-    def _piece(self, name: str, make, args: tuple) -> str:
-        """``str(make(*args))`` through the fragment store, under ``name``. A plain string:
-        wrapping each piece in Markup would copy it, and ``each`` wraps the joined list.
+        With a store of fragments (a streamed page, written by write.Sink), what the
+        template gets is a placeholder, which render.stream_page replaces, as it writes
+        the page, by the pieces: made now, or copied from the previous file. The
+        templates are checked first (render.splice_safe): a placeholder is only ever
+        written as it is, never filtered, kept or measured."""
+        if self.fragments is None:
+            return safe(self._plain(macro, args))
+        return self._placeholder([self._piece(macro.name, macro, args)])
 
-        The store keeps pieces as UTF-8 bytes: a str with one character beyond Latin-1
-        takes two or four bytes for every character, and pickling one (saving the cache)
-        attaches a UTF-8 copy to it for good, so that the first build of a 10,000-event
-        dossier grew by 50 MB as it saved its 70 MB of pieces."""
+    PLACEHOLDER = "\x00" + secrets.token_hex(8) + "-"
+    """Starts every placeholder: a NUL and a nonce no content can know; then its number,
+    and a NUL (render.stream_page)."""
+    SPLICING = ("each", "cached", "jsonld")
+    """The methods whose result may hold placeholders (render.splice_safe)."""
+
+    def _placeholder(self, chunks: list) -> Markup:
+        """A placeholder for ``chunks`` (pieces, and bytes between them: deps.joined)."""
+        number = len(self.pieces)
+        self.pieces[number] = chunks
+        return safe(f"{self.PLACEHOLDER}{number}\x00")
+
+    def _plain(self, make, args: tuple) -> str:
+        self.deps.update([f"rec:{slug}" for slug in _arg_slugs(args)])
+        return str(make(*args))
+
+    def _piece(self, name: str, make, args: tuple) -> tuple:
+        """``make(*args)`` as a piece for write.Sink (see deps.pieces): (key, UTF-8 bytes
+        or the span of the previous file that holds them, dependency keys)."""
         key = (self.page, name, tuple(map(_ident, args)))
         hit = self.fragments.get(key)
         if hit is not None:
-            self.deps.update(hit[1])
-            return hit[0].decode("utf-8", "surrogatepass")
+            self.deps.update(hit[2])
+            return key, hit, hit[2]
         outer = self.deps
         inner = {f"rec:{slug}" for slug in _arg_slugs(args)}
         self._record_into(inner)
@@ -164,8 +192,7 @@ class Here:
         finally:
             self._record_into(outer)
         outer |= inner
-        self.fragments[key] = (text.encode("utf-8", "surrogatepass"), keys(inner))
-        return text
+        return key, text.encode("utf-8"), keys(inner)
 
     @staticmethod
     def conflict_index(event: Event, conflict) -> int:
@@ -213,8 +240,11 @@ class Here:
         elif kind == "quotes":                   # one cached piece per quote
             self.deps.add("all:event")
             node = lambda q: structured.safe_json(structured.quotation(self, q))  # noqa: E731
-            return structured.script_of([self._piece("jsonld-quote", node, (q,))
-                                         for q in self.dossier.quotes])
+            if self.fragments is None:
+                return structured.script_of([self._plain(node, (q,))
+                                             for q in self.dossier.quotes])
+            return structured.script_of([self._placeholder(joined(b",", [
+                self._piece("jsonld-quote", node, (q,)) for q in self.dossier.quotes]))])
         else:
             graph = structured.page_graph(self, record or "", "")
         return structured.script(graph)

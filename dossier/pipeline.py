@@ -25,10 +25,10 @@ from .outputs import SEARCH_INDEX, in_order, tasks
 from .pages import plan
 from .prepare import prepare
 from .project import Project
-from .render import PARALLEL_MIN, make_environment, render_all
+from .render import PARALLEL_MIN, make_environment, render_all, splice_safe
 from .urls import Url
 from .validate import validate
-from .write import (Spool, Spooled, check_output_dir, read_build_id, stage_site,
+from .write import (Spool, Spooled, check_output_dir, file_stamps, read_build_id, stage_site,
                     update_site)
 
 
@@ -140,17 +140,21 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     indexes = index_signatures(dossier) if kept_state else {}  # (0.15 s at 10,000 events)
     previous = _usable_state(cache, project)
     changed = changed_keys(previous, inputs, kinds, indexes)
-    fragments = valid_fragments(cache.fragments, changed)  # pieces nothing changed under
-    if not kept_state:                                    # nobody will reuse them: let go
-        fragments = Unkept()
+    fragments = spans = None                              # pieces: none kept (--no-cache)
+    if kept_state:                                        # pieces nothing changed under,
+        fragments = valid_fragments(cache.fragments, changed,  # in files as they were left
+                                    _intact(project, cache) if previous else set())
+        spans = {}                                        # where this build writes them
+    safe = cache.splice[1] if cache.splice[:1] == (inputs["templates"],) \
+        else splice_safe(templates)                       # (0.03 s: kept by digest)
     files = dict(assets)
     urls = [spec.url for spec in specs]
     side = None
     env = make_environment(templates, early.templates)
     memo = cache.markdown if memo_size(cache) < 8 * len(specs) + 1000 else {}
     stale = stale_pages(specs, previous, changed)
-    staging = stage_site(project.out, project.protected()) if previous is None else None
-    spool = None if staging else Spool(project.out)       # large files of an update
+    staging = stage_site(project.out, project.protected(), spans) if previous is None else None
+    spool = None if staging else Spool(project.out, spans)  # large files of an update
     if changed is EVERYTHING or changed:                  # data files depend on everything:
         side = [_written(task, (staging or spool).keep)   # made beside pages, written
                 for task in tasks(dossier, urls, fragments)]  # as soon as made
@@ -158,9 +162,10 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
         files.update({url: None for url in previous.files if url not in files})
     jobs = project.jobs if len(specs) >= PARALLEL_MIN else 1  # a small site: one process
     try:                                                  # a clean build streams into staging
-        rendered, generated = render_all(env, dossier, stale, memo, fragments, jobs,
-                                         progress, staging.keep if staging else None,
-                                         side, (staging or spool).stream)
+        rendered, generated = render_all(env, dossier, stale, memo,
+                                         fragments if safe else None, jobs, progress,
+                                         staging.keep if staging else None, side,
+                                         (staging or spool).stream, spans)
         files.update(in_order(generated or {}))
         digests = {url: (_digest(page), deps) for url, (page, deps) in rendered.items()}
         state = next_state(inputs, kinds, previous, specs, digests,
@@ -181,10 +186,17 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
             staging.discard()
         if spool:
             spool.discard()
+    if kept_state:                                        # the files written anew hold
+        rewritten = {spec.url for spec in stale if spec.streamed} | (generated or {}).keys()
+        fragments = {key: span for key, span in fragments.items() if key[0] not in rewritten}
+        fragments.update(spans)                           # their pieces where they are now
     cache = replace(cache, out=str(project.out.resolve()), build_id=build_id, state=state,
                     parsed={r.digest: r for r in outcomes}, markdown=memo,
                     site_digest=_record_digests(loaded)["site"], stats=loaded.stats,
-                    fragments=fragments)
+                    fragments=fragments or {}, splice=(inputs["templates"], safe),
+                    spliced=file_stamps(project.out, [*(spec.url for spec in specs
+                                                        if spec.streamed), *state.files])
+                    if kept_state else {})
     total = len(state.pages) + len(state.files)
     counts = (f"{len(dossier.events)} events, {len(dossier.people)} people, "
               f"{len(dossier.organizations)} organizations, {len(dossier.sources)} sources, "
@@ -198,18 +210,6 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     return BuildReport(len(written), len(rendered), total, removed, tuple(warnings),
                        time.perf_counter() - started, dossier, cache, tuple(written),
                        _size(files.get(SEARCH_INDEX)), counts)
-
-
-class Unkept(dict):
-    """A fragment store that keeps nothing: within one build no piece is asked for twice,
-    so a build whose state is not kept (--no-cache) need not hold them (a fifth of a clean
-    build's peak memory at 10,000 events)."""
-
-    def __setitem__(self, key, value) -> None:
-        pass
-
-    def update(self, *args, **kwargs) -> None:
-        pass
 
 
 def _unchanged(stamp, fingerprint: str, project: Project) -> bool:
@@ -236,6 +236,12 @@ def _size(data: bytes | Spooled | None) -> int | None:
 
 def _record_digests(loaded: Loaded) -> dict[str, str]:
     return {("site" if r.kind == "site" else r.slug): r.digest for r in loaded.records}
+
+
+def _intact(project: Project, cache: Cache) -> set[Url]:
+    """The files holding pieces (Cache.spliced) that are as the last build left them."""
+    now = file_stamps(project.out, cache.spliced)
+    return {url for url, stamp in cache.spliced.items() if now.get(url) == stamp}
 
 
 def _usable_state(cache: Cache, project: Project) -> State | None:

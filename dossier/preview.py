@@ -174,6 +174,6 @@ def _pages(project: Project, state: State, dossier: Dossier, pending: dict[Slug,
     rendered = {}
     for slug in sorted(bodies):
         spec = event_page(dossier, dossier.event_index[slug])
-        html, deps = render_page(env, dossier, spec, memo, {})
+        html, deps = render_page(env, dossier, spec, memo)
         rendered[spec.url] = (html, PageMemo(deps, state.pages[spec.url].signature, digest(html)))
     return bodies, rendered

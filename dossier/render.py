@@ -16,14 +16,12 @@ import signal
 import traceback
 from contextlib import contextmanager
 from types import MethodType
-from typing import BinaryIO
 
 import jinja2
 
 from .errors import TemplateFailure, WriteFailed
 from .escaping import fast_escape
 from .deps import TrackedDossier, keys
-from .incremental import digester
 from .link import Dossier
 from .pages import Here, PageSpec, SingleHere
 from .urls import Url
@@ -125,6 +123,78 @@ def _compile(templates: dict[str, str], bytecode_cache) -> jinja2.Environment:
     return env
 
 
+def splice_safe(templates: dict[str, str]) -> bool:
+    """True when every ``here.each(...)``, ``here.cached(...)`` and ``here.jsonld(...)``
+    (Here.SPLICING) in the templates is
+    written as it is: alone in a ``{{ }}``, outside any macro, ``{% call %}``,
+    ``{% filter %}`` or ``{% set %}`` block, and no block or include that could hold one
+    is rendered into one of those (nor through ``self`` or ``super()``, unless written
+    as it is), and ``here`` itself is never handed around.
+
+    What those calls return is then a placeholder that stream_page replaces by the
+    pieces as it writes the page (Here.cached); a template that filters, keeps or
+    measures what they return would get the placeholder instead, so its pages get the
+    pieces themselves, made on every build. (0.03 s for our templates: the pipeline
+    keeps the answer by the templates' digest.)"""
+    env = jinja2.Environment()
+    try:
+        trees = [env.parse(source) for source in templates.values()]
+    except jinja2.TemplateSyntaxError:
+        return False
+    blocks = {block.name for tree in trees for block in tree.find_all(jinja2.nodes.Block)
+              if any(_splices(call, ()) or call.find(jinja2.nodes.Include)
+                     for call in block.find_all(jinja2.nodes.Call))
+              or block.find(jinja2.nodes.Include)}
+    return all(_written_as_is(tree, False, blocks) for tree in trees)
+
+
+_CAPTURING = (jinja2.nodes.Macro, jinja2.nodes.CallBlock, jinja2.nodes.FilterBlock,
+              jinja2.nodes.AssignBlock)
+"""Nodes whose output becomes a value instead of being written."""
+
+
+def _written_as_is(node, captured: bool, blocks: set[str]) -> bool:
+    nodes = jinja2.nodes
+    if isinstance(node, (nodes.Block, nodes.Include)) and captured:
+        return False
+    if isinstance(node, nodes.Call) and _splices(node, blocks):
+        return False                              # a value, not written as is
+    if isinstance(node, nodes.Name) and node.name == "here":
+        return False                              # here handed around (see below)
+    if isinstance(node, nodes.Getattr) and isinstance(node.node, nodes.Name) \
+            and node.node.name == "here":
+        return node.attr not in Here.SPLICING     # here.x: the method kept, or used
+    if isinstance(node, nodes.Output):
+        for child in node.nodes:
+            if isinstance(child, nodes.Call) and _splices(child, blocks):
+                if captured or not all(_written_as_is(c, captured, blocks) for c in
+                                       [*child.args, *child.kwargs, *_optional(child)]):
+                    return False
+            elif not _written_as_is(child, captured, blocks):
+                return False
+        return True
+    inner = captured or isinstance(node, _CAPTURING) or \
+        (isinstance(node, nodes.For) and node.recursive)  # loop(...) is a value
+    return all(_written_as_is(child, inner, blocks) for child in node.iter_child_nodes())
+
+
+def _optional(call) -> list:
+    return [node for node in (call.dyn_args, call.dyn_kwargs) if node is not None]
+
+
+def _splices(call, blocks) -> bool:
+    """A call whose result may hold placeholders: here.each, here.cached, here.jsonld
+    (Here.SPLICING), super(), or
+    one of ``blocks`` (those that may hold one) rendered through self."""
+    func = call.node
+    if isinstance(func, jinja2.nodes.Name):
+        return func.name == "super"
+    if not (isinstance(func, jinja2.nodes.Getattr) and isinstance(func.node, jinja2.nodes.Name)):
+        return False
+    return (func.node.name == "here" and func.attr in Here.SPLICING) or \
+        (func.node.name == "self" and func.attr in blocks)
+
+
 class CompiledTemplates(jinja2.BytecodeCache):
     """Compiled templates held in memory by Jinja's cache key, to hand from the process
     that compiled them to another (checked against each template's source on use, like
@@ -157,14 +227,12 @@ def _source(templates: dict[str, str], name: str):
 
 
 def render_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec,
-                memo: dict | None = None,
-                fragments: dict | None = None) -> tuple[bytes, tuple[str, ...]]:
+                memo: dict | None = None) -> tuple[bytes, tuple[str, ...]]:
     """Render one page to UTF-8 bytes; also return every dependency key it read.
 
     ``memo`` is shared by the pages of a build (and across builds): Markdown is rendered
-    once for every page, and charts once per folder. ``fragments`` holds the pieces of
-    list pages still valid from earlier builds (Here.cached)."""
-    template, context, deps = _prepared(env, dossier, spec, memo, fragments)
+    once for every page, and charts once per folder."""
+    template, context, deps = _prepared(env, dossier, spec, memo, None)
     with _translated(spec):
         html = template.render(context)
     return html.encode("utf-8"), keys(deps)
@@ -175,31 +243,57 @@ STREAM_CHUNK = 1 << 20
 
 
 def stream_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec, memo: dict | None,
-                fragments: dict | None, out: BinaryIO) -> tuple[str, tuple[str, ...]]:
-    """Render one page into the binary file ``out`` as it is made, never holding it
-    whole; return (the digest of its bytes, as incremental.digest, and the dependency
-    keys it read). The single-file edition is 40 MB at 10,000 events: rendered whole, it
-    and its copies took 200 MB; streamed, 30 MB."""
+                fragments: dict | None, sink) -> tuple[str, ...]:
+    """Render one page into ``sink`` (write.Sink) as it is made, never holding it whole;
+    return the dependency keys it read. The single-file edition is 40 MB at 10,000
+    events: rendered whole, it and its copies took 200 MB; streamed, 30 MB.
+
+    With ``fragments`` (the pieces the previous build's file holds unchanged: see
+    Here.cached), each placeholder the template wrote is replaced by its pieces, made
+    now or copied from that file; the template must be splice_safe."""
     template, context, deps = _prepared(env, dossier, spec, memo, fragments)
-    hasher = digester()
+    placed = context["here"].pieces
+    start = Here.PLACEHOLDER
     with _translated(spec):
         parts: list[str] = []
         size = 0
         for part in template.generate(context):
-            parts.append(part)
-            size += len(part)
+            if start in part:
+                for number, text in enumerate(part.split(start)):
+                    if number:
+                        label, _, text = text.partition("\x00")
+                        _emit(parts, sink)
+                        sink.chunks(_placed(placed, label, spec))
+                    parts.append(text)
+                size = STREAM_CHUNK
+            else:
+                parts.append(part)
+                size += len(part)
             if size >= STREAM_CHUNK:
-                _emit(parts, hasher, out)
+                _emit(parts, sink)
                 size = 0
-        _emit(parts, hasher, out)
-    return hasher.hexdigest(), keys(deps)
+        _emit(parts, sink)
+    if placed:
+        raise TemplateFailure(f"{TEMPLATE_DIR}/{spec.template}", None,
+                              f"what here.each or here.cached returned was not written "
+                              f"as it is (rendering {spec.url})")
+    return keys(deps)
 
 
-def _emit(parts: list[str], hasher, out: BinaryIO) -> None:
-    data = "".join(parts).encode("utf-8")
-    parts.clear()
-    hasher.update(data)
-    out.write(data)
+def _placed(placed: dict, label: str, spec: PageSpec) -> list:
+    """The pieces (and bytes between them) behind a placeholder, written once."""
+    pieces = placed.pop(int(label), None) if label.isdigit() else None
+    if pieces is None:
+        raise TemplateFailure(f"{TEMPLATE_DIR}/{spec.template}", None,
+                              f"what here.each or here.cached returned was written twice "
+                              f"or changed (rendering {spec.url})")
+    return pieces
+
+
+def _emit(parts: list[str], sink) -> None:
+    if parts:
+        sink.literal("".join(parts).encode("utf-8"))
+        parts.clear()
 
 
 def _prepared(env: jinja2.Environment, dossier: Dossier, spec: PageSpec, memo: dict | None,
@@ -270,8 +364,8 @@ def _taking(queue: list, taken, size: int = CHUNK):
 
 
 def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec], memo: dict,
-               fragments: dict, workers: int = 1, progress=None, sink=None,
-               side: list | None = None, stream=None
+               fragments: dict | None, workers: int = 1, progress=None, sink=None,
+               side: list | None = None, stream=None, spans: dict | None = None
                ) -> tuple[dict[Url, tuple[object, tuple[str, ...]]], dict | None]:
     """Render pages, on two cores when there are enough of them and fork is available;
     also run the ``side`` tasks (the data files: each returns {url: what to keep of the
@@ -306,26 +400,25 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     def one(spec: PageSpec):
         if spec.streamed and stream is not None:
             return streamed(spec)
-        html, deps = render_page(env, dossier, spec, memo, fragments)
+        html, deps = render_page(env, dossier, spec, memo)
         return (html if sink is None else sink(spec.url, html)), deps
 
     def streamed(spec: PageSpec):
         deps = []
 
-        def write(out: BinaryIO) -> str:
-            page_digest, page_deps = stream_page(env, dossier, spec, memo, fragments, out)
-            deps.append(page_deps)
-            return page_digest
+        def write(out) -> None:
+            deps.append(stream_page(env, dossier, spec, memo, fragments, out))
         return stream(spec.url, write), deps[0]
 
     gc.freeze()                                   # the build's data, out of sweeps' way
     try:
-        return _render_all(one, specs, memo, fragments, workers, progress, side)
+        return _render_all(one, specs, memo, {} if spans is None else spans, workers,
+                           progress, side)
     finally:
         gc.unfreeze()
 
 
-def _render_all(one, specs: list[PageSpec], memo: dict, fragments: dict, workers: int,
+def _render_all(one, specs: list[PageSpec], memo: dict, spans: dict, workers: int,
                 progress, side: list | None):
     shared = len(specs) >= PARALLEL_MIN           # else only the data files are shared
     if workers < 2 or "fork" not in mp.get_all_start_methods() or \
@@ -348,7 +441,7 @@ def _render_all(one, specs: list[PageSpec], memo: dict, fragments: dict, workers
     taken, side_taken = context.Value("q", 0), context.Value("q", 0)
     receive, send = context.Pipe(duplex=False)
     worker = context.Process(target=_worker,
-                             args=(send, one, (queue, taken, size), memo, fragments,
+                             args=(send, one, (queue, taken, size), memo, spans,
                                    (side or [], side_taken), (os.getpid(), receive)))
     worker.start()
     send.close()
@@ -358,10 +451,10 @@ def _render_all(one, specs: list[PageSpec], memo: dict, fragments: dict, workers
             mine.update((spec.url, one(spec)) for spec in chunk)
             if progress is not None:
                 progress(min(taken.value, len(queue)), len(specs))
-        pages = _received(receive, (memo, fragments))
+        pages = _received(receive, (memo, spans))
         mine.update((spec.url, one(spec)) for spec in last)
         made = _run(side or [], side_taken)
-        made.update(_received(receive, (memo, fragments)))
+        made.update(_received(receive, (memo, spans)))
     except BaseException:
         worker.terminate()                            # it must not go on writing pages
         raise
@@ -396,8 +489,8 @@ def chunks(queue: list, taken, size: int = CHUNK):
 
 
 def _received(receive, stores: tuple[dict, dict]):
-    """The worker's next result, or its failure raised here; the Markdown and fragments
-    it sends ahead of it, in batches, go into ``stores`` (memo, fragments)."""
+    """The worker's next result, or its failure raised here; the Markdown and the spans of
+    pieces it sends ahead of it, in batches, go into ``stores`` (memo, spans)."""
     status, payload = receive.recv()
     while status == "part":
         stores[payload[0]].update(payload[1])
@@ -430,13 +523,13 @@ def die_with_parent(parent: tuple) -> None:
 _PR_SET_PDEATHSIG = 1
 
 
-def _worker(send, one, pages_queue, memo, fragments, side, parent) -> None:
+def _worker(send, one, pages_queue, memo, spans, side, parent) -> None:
     """Render pages from the shared queue (``pages_queue``: (pages, shared counter, pages
-    taken at a time)), send them back with the Markdown and fragments made meanwhile
-    (these in batches, ahead), then run side tasks from theirs (``side``: (tasks, shared
-    counter)) and send what they made, with their fragments."""
+    taken at a time)), send them back with the Markdown made meanwhile and the spans of
+    the pieces written (these in batches, ahead), then run side tasks from theirs
+    (``side``: (tasks, shared counter)) and send what they made, with their spans."""
     die_with_parent(parent)
-    known = [len(memo), len(fragments)]
+    known = [len(memo), len(spans)]
 
     def added(store: int, entries: dict) -> dict:
         """What was added to ``entries`` since it was last asked (the stores only grow,
@@ -449,10 +542,10 @@ def _worker(send, one, pages_queue, memo, fragments, side, parent) -> None:
         for chunk in _taking(*pages_queue):
             pages.update((spec.url, one(spec)) for spec in chunk)
         _send_batches(send, 0, added(0, memo))
-        _send_batches(send, 1, added(1, fragments))
+        _send_batches(send, 1, added(1, spans))
         send.send(("ok", pages))
         made = _run(*side)
-        _send_batches(send, 1, added(1, fragments))
+        _send_batches(send, 1, added(1, spans))
         send.send(("ok", made))
     except TemplateFailure as error:
         send.send(("template", (error.template, error.line, error.message)))
@@ -465,14 +558,15 @@ def _worker(send, one, pages_queue, memo, fragments, side, parent) -> None:
 
 
 BATCH = 2000
-"""Markdown texts or fragments per message from the worker: a few megabytes. Sent in one
-message, the data files' fragments of a 10,000-event build (65 MB pickled) were held
-twice in the parent at once, as the message and as what it holds (a first build's peak)."""
+"""Markdown texts or spans of pieces per message from the worker: a few megabytes. Sent in
+one message, the data files' pieces of a 10,000-event build (65 MB pickled, when they
+were kept as bytes) were held twice in the parent at once, as the message and as what
+it holds (a first build's peak)."""
 
 
 def _send_batches(send, store: int, entries: dict) -> None:
     """Send ``entries`` for the parent's store number ``store`` (0: the memo, 1: the
-    fragments) as ("part", (store, batch)) messages of BATCH entries."""
+    spans) as ("part", (store, batch)) messages of BATCH entries."""
     batch: dict = {}
     for key, value in entries.items():
         batch[key] = value

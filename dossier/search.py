@@ -16,9 +16,11 @@ from .deps import joined, pieces
 from .link import Dossier
 from .pages import plain, role_label
 from .structured import safe_json
-from .urls import page_url, quote_url
+from .urls import Url, page_url, quote_url
 
 GLOBAL = "DOSSIER_SEARCH"
+SEARCH_INDEX = Url("assets/search-index.js")
+"""Where the index is written (its pieces are kept under this name)."""
 _WORD = re.compile(r"[a-z0-9]{3,}")
 SNIPPET = 160
 
@@ -81,6 +83,6 @@ def index_script(dossier: Dossier, fragments: dict | None = None) -> list[bytes]
     """assets/search-index.js: ``window.DOSSIER_SEARCH = [...]``, as chunks around a
     piece per row (deps.pieces)."""
     parts = [part for kind, make in ROWS for part in pieces(
-        dossier, fragments, f"search:{kind}", getattr(dossier, kind),
+        dossier, fragments, SEARCH_INDEX, kind, getattr(dossier, kind),
         lambda tracked, item, make=make: safe_json(make(tracked, item)))]
     return [f"window.{GLOBAL}=[".encode("utf-8"), *joined(b",", parts), b"];\n"]

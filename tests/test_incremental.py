@@ -127,9 +127,9 @@ def test_an_edited_event_does_not_re_render_unrelated_events(real, monkeypatch):
 
 def test_list_pages_and_data_files_re_render_only_the_edited_records_pieces(real, monkeypatch):
     """The timeline, the directories, dossier.html and the data files are joined from
-    per-record fragments: after an event's body changes, only that event's pieces are
-    made again (the other records' pieces come from the cache), and the result is still
-    a clean build's bytes (test above)."""
+    per-record pieces: after an event's body changes, only that event's pieces are
+    made again (the other records' pieces are copied from the files the last build
+    wrote), and the result is still a clean build's bytes (test above)."""
     from dossier import deps, pages, pipeline
     from dossier.project import Project
     project = Project.at(real, jobs=1)
@@ -143,9 +143,9 @@ def test_list_pages_and_data_files_re_render_only_the_edited_records_pieces(real
             made.append(key)
         return piece(self, name, make, args)
 
-    def spy_pieces(dossier, fragments, name, items, make):
-        return pieces(dossier, fragments, name, items,
-                      lambda tracked, item: made.append((name, item)) or make(tracked, item))
+    def spy_pieces(dossier, fragments, url, part, items, make):
+        return pieces(dossier, fragments, url, part, items, lambda tracked, item:
+                      made.append(((url, part), item)) or make(tracked, item))
 
     monkeypatch.setattr(pages.Here, "_piece", spy_piece)
     monkeypatch.setattr(deps, "pieces", spy_pieces)
@@ -166,7 +166,8 @@ def test_list_pages_and_data_files_re_render_only_the_edited_records_pieces(real
     assert ("dossier.html", "event_section", (("rec", slug),)) in html_pieces
     assert ("timeline.html", "timeline_item", (("rec", slug),)) in html_pieces
     assert {ident for key in html_pieces for ident in key[2]} <= readers, html_pieces
-    assert {name for name, _ in data_pieces} >= {"dossier.json:events", "search:events"}
+    assert {name for name, _ in data_pieces} >= {("dossier.json", "events"),
+                                                 ("assets/search-index.js", "events")}
     assert {("quote", i.id) if hasattr(i, "id") else ("rec", i.slug)
             for _, i in data_pieces} <= readers
     total = len(first.cache.fragments)

@@ -60,24 +60,40 @@ def test_a_macro_called_with_an_unknown_keyword_still_fails():
 
 def test_a_streamed_page_is_exactly_the_page_rendered_whole(real):
     """The single-file edition is written as it renders; its bytes and digest are those
-    of the same page rendered whole, and so are the dependencies it records."""
+    of the same page rendered whole, and so are the dependencies it records: with its
+    pieces made as it goes (placeholders replaced), and again with every piece copied
+    from the file written first (at the span recorded for it)."""
     import io
     from pathlib import Path
     from dossier import pipeline, render
     from dossier.incremental import digest
     from dossier.load import load_templates
     from dossier.project import Project
+    from dossier.write import Sink
     project = Project.at(Path(real), jobs=1)
     dossier, _, _, _ = pipeline.compile_dossier(project)
-    env = make_environment(load_templates(project.templates))
+    templates = load_templates(project.templates)
+    assert render.splice_safe(templates)
+    env = make_environment(templates)
     streamed = [spec for spec in pipeline.plan(dossier, "") if spec.streamed]
     assert {spec.url for spec in streamed} >= {"dossier.html", "timeline.html", "quotes.html"}
     for spec in streamed:
-        whole, deps = render.render_page(env, dossier, spec, {}, {})
-        out = io.BytesIO()
-        streamed_digest, streamed_deps = render.stream_page(env, dossier, spec, {}, {}, out)
-        assert out.getvalue() == whole
-        assert streamed_digest == digest(whole) and streamed_deps == deps
+        whole, deps = render.render_page(env, dossier, spec, {})
+        for fragments in (None, {}):                   # pieces written as they are, or spliced
+            out, spans = io.BytesIO(), {}
+            sink = Sink(out, None, spans)
+            streamed_deps = render.stream_page(env, dossier, spec, {}, fragments, sink)
+            assert sink.finish() == digest(whole) and set(streamed_deps) == set(deps)
+            assert out.getvalue() == whole, spec.url
+            assert bool(spans) == (fragments is not None), spec.url
+        old = Path(real) / "previous"
+        old.write_bytes(whole)
+        out, again = io.BytesIO(), {}
+        sink = Sink(out, old, again)
+        assert set(render.stream_page(env, dossier, spec, {}, spans, sink)) == set(deps)
+        assert sink.finish() == digest(whole)
+        sink.close()
+        assert out.getvalue() == whole and again == spans, spec.url
     assert len(whole) > 5_000
 
 
