@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import marshal
 import sys
+from zlib import crc32
 from hashlib import blake2b as _blake2b
 from typing import Iterable
 
@@ -117,34 +118,69 @@ class TrackedDossier:
         return value
 
 
-def pieces(dossier: Dossier, fragments: dict | None, url: str, part: str, items, make
-           ) -> list:
-    """``make(tracked_dossier, item)`` for each record or quote of the file ``url``, as
-    UTF-8: plain bytes without a store of ``fragments``; with one, each as a piece for the
-    file's writer (write.Sink.piece): ``(key, bytes, dependency keys)`` when made now, or
-    ``(key, span, dependency keys)`` when the previous build's file holds it unchanged
-    (``span``: its (offset, length, keys) there, still valid: incremental.valid_fragments).
-    A piece's key is ``(url, part, slug or quote id)``.
+BLOCK = 16
+"""Records per block on average (see ``blocks``)."""
 
-    Data files are joined from such pieces, so an edit re-makes only the pieces that
-    read what changed and copies the others from the file it replaces. They are never
-    joined in memory (see ``joined``): built whole as a str, then encoded, dossier.json
-    took over 100 MB at once at 10,000 events."""
-    out = []
+
+def blocks(items, name) -> list[tuple[list, tuple[str, ...]]]:
+    """``items`` cut into blocks of consecutive records, each with the names (``name(item)``:
+    slug or quote id) of its records: the unit in which list pages and data files are kept
+    between builds (an edit makes again the blocks that show what it changed, and the
+    others are copied from the previous build's file: write.Sink).
+
+    A block ends after a record whose name's CRC-32 is a multiple of BLOCK, so where
+    blocks end depends on the records around, not on their positions: a record added,
+    removed or moved changes the blocks it leaves and joins, and no other."""
+    found, run, names = [], [], []
     for item in items:
-        quote = isinstance(item, Quote)
-        slug = item.event if quote else item.slug
-        if fragments is None:
-            out.append(make(TrackedDossier(dossier, set()), item).encode("utf-8"))
-            continue
-        key = (url, part, item.id if quote else slug)
+        label = name(item)
+        run.append(item)
+        names.append(label)
+        if not crc32(label.encode("utf-8", "surrogatepass")) % BLOCK:
+            found.append((run, tuple(names)))
+            run, names = [], []
+    if run:
+        found.append((run, tuple(names)))
+    return found
+
+
+def record_name(item) -> str:
+    """What names a record or quote in a block (see ``blocks``); any other value, its repr."""
+    if isinstance(item, Quote):
+        return item.id
+    slug = getattr(item, "slug", None)
+    return slug if isinstance(slug, str) else repr(item)
+
+
+def pieces(dossier: Dossier, fragments: dict | None, url: str, part: str, items, make,
+           separator: bytes = b"") -> list:
+    """``make(tracked_dossier, item)`` for each record or quote of the file ``url``, as
+    UTF-8, with ``separator`` between them: the chunks of bytes to write one after the
+    other (a data file is never joined in memory: built whole as a str, then encoded,
+    dossier.json took over 100 MB at once at 10,000 events).
+
+    With a store of ``fragments`` (blocks the previous build's file holds, still valid:
+    incremental.valid_fragments), the records come in blocks (``blocks``), each a piece
+    for the file's writer (write.Sink.piece): ``(key, bytes, dependency keys)`` when made
+    now, or ``(key, span, dependency keys)`` when copied from that file (``span``: its
+    offset, length and keys there). A block's key is ``(url, part, fingerprint of its
+    names)``."""
+    if fragments is None:
+        return joined(separator, [make(TrackedDossier(dossier, set()), item).encode("utf-8")
+                                  for item in items])
+    out = []
+    for run, names in blocks(items, record_name):
+        if out and separator:
+            out.append(separator)
+        key = (url, part, fingerprint(names))
         hit = fragments.get(key)
-        if hit is None:
-            deps = {rec(slug)}
-            out.append((key, make(TrackedDossier(dossier, deps), item).encode("utf-8"),
-                        keys(deps)))
-        else:
+        if hit is not None:
             out.append((key, hit, hit[2]))
+            continue
+        deps = {rec(item.event if isinstance(item, Quote) else item.slug) for item in run}
+        tracked = TrackedDossier(dossier, deps)
+        data = separator.join([make(tracked, item).encode("utf-8") for item in run])
+        out.append((key, data, keys(deps)))
     return out
 
 

@@ -12,7 +12,7 @@ import io
 import json
 
 from .dates import PartialDate, When
-from .deps import joined, pieces
+from .deps import pieces
 from .link import Dossier
 from .model import Citation, Event, Organization, Person, Position, Quote, Source
 from .pages import plain
@@ -116,9 +116,10 @@ def dossier_json(dossier: Dossier, fragments: dict | None = None) -> list[bytes]
     chunks = [_json(head)[:-1].encode("utf-8")]
     for kind, make in (("events", _event), ("people", _profile),
                        ("organizations", _profile), ("sources", _source), ("quotes", _quote)):
-        items = pieces(dossier, fragments, "dossier.json", kind, getattr(dossier, kind),
-                       lambda tracked, item, make=make: _json(make(tracked, item)))
-        chunks += [f",{_json(kind)}:[".encode("utf-8"), *joined(b",", items), b"]"]
+        chunks += [f",{_json(kind)}:[".encode("utf-8"),
+                   *pieces(dossier, fragments, "dossier.json", kind, getattr(dossier, kind),
+                           lambda tracked, item, make=make: _json(make(tracked, item)), b","),
+                   b"]"]
     return chunks + [b"}\n"]
 
 
@@ -182,5 +183,5 @@ def timeline_json(dossier: Dossier, fragments: dict | None = None) -> list[bytes
         return _json(data)
     site = dossier.site
     title = _json({"text": {"headline": site.title, "text": plain(dossier, site.summary)}})
-    events = pieces(dossier, fragments, "timeline.json", "events", dossier.events, item)
-    return [f'{{"title":{title},"events":['.encode("utf-8"), *joined(b",", events), b"]}\n"]
+    events = pieces(dossier, fragments, "timeline.json", "events", dossier.events, item, b",")
+    return [f'{{"title":{title},"events":['.encode("utf-8"), *events, b"]}\n"]

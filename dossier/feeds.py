@@ -63,8 +63,9 @@ def atom_feed(dossier: Dossier, site_url: str,
               f"  <author><name>{author}</name></author>",
               "  <generator>dossier</generator>"]
     entries = pieces(dossier, fragments, "feed.xml", "entries", events,
-                     lambda tracked, event: _entry(tracked, site_url, event))
-    return joined(b"\n", [line.encode("utf-8") for line in lines] + entries + [b"</feed>\n"])
+                     lambda tracked, event: _entry(tracked, site_url, event), b"\n")
+    return [*joined(b"\n", [line.encode("utf-8") for line in lines]), b"\n", *entries,
+            *([b"\n"] if entries else []), b"</feed>\n"]
 
 
 def _entry(dossier, site_url: str, event: Event) -> str:

@@ -24,7 +24,7 @@ from markupsafe import Markup
 from . import charts as charts_
 from . import structured
 from .dates import MONTHS, month_heading
-from .deps import fingerprint, joined, keys
+from .deps import blocks, fingerprint, keys, record_name
 from .escaping import escape_text, safe
 from .link import Dossier, role_on
 from .markdown import localize, render_portable
@@ -134,12 +134,10 @@ class Here:
     def each(self, macro, items) -> Markup:
         """``here.cached(macro, item)`` for every item, joined: one call from the template
         for a whole list (a call from Jinja costs more than the lookup it makes)."""
-        name = macro.name
         if self.fragments is None:
             plain = self._plain
             return safe("".join([plain(macro, (item,)) for item in items]))
-        piece = self._piece
-        return self._placeholder([piece(name, macro, (item,)) for item in items])
+        return self._placeholder(self._blocks(macro.name, macro, items, b""))
 
     def cached(self, macro, *args) -> Markup:
         """``macro(*args)``, copied from the previous build's file while nothing it read
@@ -175,6 +173,31 @@ class Here:
     def _plain(self, make, args: tuple) -> str:
         self.deps.update([f"rec:{slug}" for slug in _arg_slugs(args)])
         return str(make(*args))
+
+    def _blocks(self, name: str, make, items, separator: bytes) -> list:
+        """``make(item)`` for every item, with ``separator`` between them, as chunks for
+        write.Sink: the items in blocks (deps.blocks), each a piece under (page, name,
+        fingerprint of its records' names), made now or copied from the previous file."""
+        out = []
+        for run, names in blocks(items, record_name):
+            if out and separator:
+                out.append(separator)
+            key = (self.page, name, fingerprint(names))
+            hit = self.fragments.get(key)
+            if hit is not None:
+                self.deps.update(hit[2])
+                out.append((key, hit, hit[2]))
+                continue
+            outer = self.deps
+            inner = {f"rec:{slug}" for slug in _arg_slugs(run)}
+            self._record_into(inner)
+            try:
+                data = separator.join([str(make(item)).encode("utf-8") for item in run])
+            finally:
+                self._record_into(outer)
+            outer |= inner
+            out.append((key, data, keys(inner)))
+        return out
 
     def _piece(self, name: str, make, args: tuple) -> tuple:
         """``make(*args)`` as a piece for write.Sink (see deps.pieces): (key, UTF-8 bytes
@@ -243,8 +266,8 @@ class Here:
             if self.fragments is None:
                 return structured.script_of([self._plain(node, (q,))
                                              for q in self.dossier.quotes])
-            return structured.script_of([self._placeholder(joined(b",", [
-                self._piece("jsonld-quote", node, (q,)) for q in self.dossier.quotes]))])
+            return structured.script_of([self._placeholder(
+                self._blocks("jsonld-quote", node, self.dossier.quotes, b","))])
         else:
             graph = structured.page_graph(self, record or "", "")
         return structured.script(graph)

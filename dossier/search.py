@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from .deps import joined, pieces
+from .deps import pieces
 from .link import Dossier
 from .pages import plain, role_label
 from .structured import safe_json
@@ -82,7 +82,9 @@ ROWS = (("people", _person), ("organizations", _organization), ("events", _event
 def index_script(dossier: Dossier, fragments: dict | None = None) -> list[bytes]:
     """assets/search-index.js: ``window.DOSSIER_SEARCH = [...]``, as chunks around a
     piece per row (deps.pieces)."""
-    parts = [part for kind, make in ROWS for part in pieces(
-        dossier, fragments, SEARCH_INDEX, kind, getattr(dossier, kind),
-        lambda tracked, item, make=make: safe_json(make(tracked, item)))]
-    return [f"window.{GLOBAL}=[".encode("utf-8"), *joined(b",", parts), b"];\n"]
+    chunks: list = []
+    for kind, make in ROWS:
+        rows = pieces(dossier, fragments, SEARCH_INDEX, kind, getattr(dossier, kind),
+                      lambda tracked, item, make=make: safe_json(make(tracked, item)), b",")
+        chunks += [b",", *rows] if chunks and rows else rows
+    return [f"window.{GLOBAL}=[".encode("utf-8"), *chunks, b"];\n"]

@@ -126,52 +126,59 @@ def test_an_edited_event_does_not_re_render_unrelated_events(real, monkeypatch):
 
 
 def test_list_pages_and_data_files_re_render_only_the_edited_records_pieces(real, monkeypatch):
-    """The timeline, the directories, dossier.html and the data files are joined from
-    per-record pieces: after an event's body changes, only that event's pieces are
-    made again (the other records' pieces are copied from the files the last build
-    wrote), and the result is still a clean build's bytes (test above)."""
+    """The timeline, the directories, dossier.html and the data files are written in
+    blocks of records (deps.blocks): after an event's body changes, only the blocks
+    holding a record that shows it are made again; the others are copied from the files
+    the last build wrote, and the result is still a clean build's bytes (test above)."""
     from dossier import deps, pages, pipeline
     from dossier.project import Project
+    monkeypatch.setattr(deps, "BLOCK", 3)                # several blocks in this dossier
     project = Project.at(real, jobs=1)
     first = pipeline.build(project)
-    made = []
-    piece, pieces = pages.Here._piece, deps.pieces
+    made = []                                            # (file, part, names of the block)
+    real_blocks, real_pieces = pages.Here._blocks, deps.pieces
 
-    def spy_piece(self, name, make, args):
-        key = (self.page, name, tuple(map(pages._ident, args)))
-        if key not in self.fragments:
-            made.append(key)
-        return piece(self, name, make, args)
+    def made_runs(where, items, made_items):
+        for run, names in deps.blocks(items, deps.record_name):
+            if any(item in made_items for item in run):
+                made.append((*where, names))
 
-    def spy_pieces(dossier, fragments, url, part, items, make):
-        return pieces(dossier, fragments, url, part, items, lambda tracked, item:
-                      made.append(((url, part), item)) or make(tracked, item))
+    def spy_blocks(self, name, make, items, separator):
+        items, done = list(items), []
+        out = real_blocks(self, name, lambda item: done.append(item) or make(item),
+                          items, separator)
+        made_runs((self.page, name), items, done)
+        return out
 
-    monkeypatch.setattr(pages.Here, "_piece", spy_piece)
-    monkeypatch.setattr(deps, "pieces", spy_pieces)
+    def spy_pieces(dossier, fragments, url, part, items, make, separator=b""):
+        items, done = list(items), []
+        out = real_pieces(dossier, fragments, url, part, items,
+                          lambda tracked, item: done.append(item) or make(tracked, item),
+                          separator)
+        made_runs((url, part), items, done)
+        return out
+
+    monkeypatch.setattr(pages.Here, "_blocks", spy_blocks)
     for module in ("search", "exports", "feeds"):
         monkeypatch.setattr(f"dossier.{module}.pieces", spy_pieces)
     EDITS["event body"](real)
-    pipeline.build(project)
+    second = pipeline.build(project)
     slug = "2025-11-06-congress-declares-sheinbaum-persona-non-grata"
-    html_pieces = [key for key in made if len(key) == 3]
-    data_pieces = [key for key in made if len(key) == 2]
     event = first.dossier.entities[slug]
     # the event, its quotes, and the profiles and sources that list it (they count it)
-    readers = {("rec", slug)} | {("quote", q.id) for q in event.quotes} | {
-        ("rec", p.ref.slug) for p in event.participants} | {
-        ("rec", c.source.slug) for c in event.sources} | {
-        ("rec", q.source.source.slug) for q in event.quotes} | {
-        ("rec", e.slug) for e in first.dossier.related_of.get(slug, ())}
-    assert ("dossier.html", "event_section", (("rec", slug),)) in html_pieces
-    assert ("timeline.html", "timeline_item", (("rec", slug),)) in html_pieces
-    assert {ident for key in html_pieces for ident in key[2]} <= readers, html_pieces
-    assert {name for name, _ in data_pieces} >= {("dossier.json", "events"),
-                                                 ("assets/search-index.js", "events")}
-    assert {("quote", i.id) if hasattr(i, "id") else ("rec", i.slug)
-            for _, i in data_pieces} <= readers
-    total = len(first.cache.fragments)
-    assert total > 10 * len(made)                      # the rest came from the cache
+    readers = {slug} | {q.id for q in event.quotes} | {p.ref.slug for p in event.participants} \
+        | {c.source.slug for c in event.sources} | {q.source.source.slug for q in event.quotes} \
+        | {e.slug for e in first.dossier.related_of.get(slug, ())}
+    with_event = {(where, part) for where, part, names in made if slug in names}
+    assert {("dossier.html", "event_section"), ("timeline.html", "timeline_item"),
+            ("dossier.json", "events"), ("assets/search-index.js", "events")} <= with_event
+    assert all(readers & set(names) for _, _, names in made), made
+    kept = len(second.cache.fragments)
+    assert kept > 3 * len(made)                        # the rest were copied
+    for lists_events in (("dossier.html", "event_section"), ("dossier.json", "events")):
+        again = [name for *where, names in made if tuple(where) == lists_events
+                 for name in names]
+        assert slug in again and len(again) < len(first.dossier.events)
 
 
 def test_noop_rebuild_writes_nothing(real):
@@ -409,8 +416,10 @@ def test_a_missing_or_corrupt_log_is_never_half_trusted(real, tmp_path, monkeypa
 def test_an_edit_reads_only_the_markdown_shards_it_needs_and_keeps_the_others(
         real, tmp_path, monkeypatch):
     """The Markdown memo is read shard by shard as texts are looked up: an edit reads a
-    few, rewrites only those it changed, and every other shard stays on disk as it was."""
-    from dossier import cache
+    few, rewrites only those it changed, and every other shard stays on disk as it was
+    (with blocks of records as small as in a large dossier: deps.blocks)."""
+    from dossier import cache, deps
+    monkeypatch.setattr(deps, "BLOCK", 3)
     assert build(real).code == 0
     folder = real / ".dossier-cache/markdown"
     before = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.glob("*.pickle")}
@@ -429,7 +438,7 @@ def test_an_edit_reads_only_the_markdown_shards_it_needs_and_keeps_the_others(
     after = {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.glob("*.pickle")}
     assert {name for name in before if after.get(name) != before[name]} <= set(read)
     assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
-    monkeypatch.undo()
+    monkeypatch.setattr(cache, "_read_shard", real_read)
     memo = cache.load_cache(real / ".dossier-cache")
     assert len(memo.markdown) == 0                     # nothing read until asked for
     size = cache.memo_size(memo)
