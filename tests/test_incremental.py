@@ -513,3 +513,66 @@ def test_fingerprints_are_of_values_whatever_objects_hold_them():
     assert len({fingerprint(v) for v in (("a", "b"), ("ab",), ("a", "b", None), (("a",), "b"),
                                          ("a", "b", ""), (1, "b"), ("1", "b"))}) == 7
     assert set(ENTRY_SIGNATURES) == set(INDEXES)
+
+
+def test_a_list_file_changed_behind_the_cache_is_made_again_not_copied_from(real, tmp_path):
+    """Blocks are copied from the files the last build wrote only while those files are
+    as it left them (size and modification time): a hand-edited dossier.html or
+    dossier.json is made again in full, never spliced."""
+    assert build(real).code == 0
+    for name in ("dossier.html", "dossier.json"):
+        page = real / "site" / name
+        page.write_bytes(page.read_bytes().replace(b"Peru", b"P\xc3\xa9ru", 1))
+    EDITS["event body"](real)
+    assert build(real).code == 0
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+
+
+def test_blocks_end_where_records_say_so_and_an_insertion_changes_one_block():
+    """deps.blocks cuts a list where a record's name hashes to a multiple of BLOCK: the
+    cuts do not depend on positions, so a record added in the middle leaves every other
+    block as it was, and every record is in exactly one block, in order."""
+    from types import SimpleNamespace
+    from dossier import deps
+    records = [SimpleNamespace(slug=f"event-{n}") for n in range(400)]
+    before = deps.blocks(records, deps.record_name)
+    assert [r for run, _ in before for r in run] == records
+    assert 400 / deps.BLOCK / 3 < len(before) < 400 / deps.BLOCK * 3
+    assert all(names == tuple(r.slug for r in run) for run, names in before)
+    after = deps.blocks(records[:200] + [SimpleNamespace(slug="added")] + records[200:],
+                        deps.record_name)
+    assert len({names for _, names in before} - {names for _, names in after}) == 1
+    assert len({names for _, names in after} - {names for _, names in before}) == 1
+
+
+@pytest.mark.parametrize("template", [
+    "{{ here.each(m, x)|upper }}", "{% set y %}{{ here.each(m, x) }}{% endset %}",
+    "{% macro q() %}{{ here.cached(m) }}{% endmacro %}", "{% set e = here.each %}",
+    "{{ f(here) }}", "{% filter upper %}{% block a %}{% endblock %}{% endfilter %}",
+    "{{ here.each(m, here.each(m, x)) }}", "{{ super()|upper }}",
+    "{{ here.each(m, x) if a }}", "{{ here.jsonld('quotes')|length }}",
+    "{% block k %}{{ here.each(m, x) }}{% endblock %}{{ self.k()|upper }}",
+    "{% filter upper %}{% include 'x' %}{% endfilter %}",
+    "{% for x in y recursive %}{{ here.cached(m, x) }}{{ loop(x.c)|upper }}{% endfor %}"])
+def test_templates_that_could_change_what_here_each_returns_are_not_spliced(template):
+    from dossier.render import splice_safe
+    assert not splice_safe({"page.html": template})
+    assert splice_safe({"page.html": "{% for x in y %}{{ here.cached(m, x) }}{% endfor %}"
+                                     "{{ here.each(m, y) }}{% block k %}a{% endblock %}"
+                                     "{{ self.k()|upper }}"})
+
+
+def test_a_template_that_filters_a_list_still_builds_exactly(real, tmp_path):
+    """A timeline template that filters what here.each returns gets the pieces
+    themselves (no placeholders: render.splice_safe), on every build, and is right."""
+    timeline = real / "templates/timeline.html"
+    text = timeline.read_text("utf-8")
+    assert "{{ here.each(timeline_item, events) }}" in text
+    timeline.write_text(text.replace("{{ here.each(timeline_item, events) }}",
+                                     "{{ here.each(timeline_item, events)|replace('tl-event', 'tl-event x') }}"),
+                        "utf-8")
+    assert build(real).code == 0
+    assert b'<li class="tl-event x"' in (real / "site/timeline.html").read_bytes()
+    EDITS["event body"](real)
+    assert build(real).code == 0
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
