@@ -131,17 +131,27 @@ def blocks(items, name) -> list[tuple[list, tuple[str, ...]]]:
     A block ends after a record whose name's CRC-32 is a multiple of BLOCK, so where
     blocks end depends on the records around, not on their positions: a record added,
     removed or moved changes the blocks it leaves and joins, and no other."""
-    found, run, names = [], [], []
-    for item in items:
-        label = name(item)
-        run.append(item)
-        names.append(label)
-        if not crc32(label.encode("utf-8", "surrogatepass")) % BLOCK:
-            found.append((run, tuple(names)))
-            run, names = [], []
-    if run:
-        found.append((run, tuple(names)))
+    items = list(items)
+    names = [name(item) for item in items]
+    ends = _ENDS.get(BLOCK)
+    if ends is None:
+        ends = _ENDS[BLOCK] = {}
+    found, start = [], 0
+    for position, label in enumerate(names, 1):
+        end = ends.get(label)
+        if end is None:
+            end = ends[label] = not crc32(label.encode("utf-8", "surrogatepass")) % BLOCK
+        if end:
+            found.append((items[start:position], tuple(names[start:position])))
+            start = position
+    if start < len(items):
+        found.append((items[start:], tuple(names[start:])))
     return found
+
+
+_ENDS: dict[int, dict[str, bool]] = {}
+"""Whether a block ends after each name seen, by BLOCK (a record's name is met in several
+lists, and again in each build of a serve session)."""
 
 
 def record_name(item) -> str:

@@ -93,14 +93,21 @@ def changed_keys(old: State | None, inputs: dict[str, str], kinds: dict[str, str
     return changed
 
 
-def valid_fragments(fragments: dict, changed: set[str] | None, intact: set) -> dict:
+def valid_fragments(fragments: dict, changed: set[str] | None, intact: set
+                    ) -> tuple[dict, set[Url]]:
     """The pieces (Here.cached, deps.pieces) none of whose dependencies changed, in the
     files that are ``intact`` (as the previous build left them: the pieces are copied
-    from there)."""
+    from there); and the files that held the others (their pages must be rendered
+    again: a page's own dependencies leave out its pieces')."""
     if changed is EVERYTHING:
-        return {}
-    return {key: value for key, value in fragments.items()
-            if key[0] in intact and changed.isdisjoint(value[2])}
+        return {}, set()
+    valid, dropped = {}, set()
+    for key, value in fragments.items():
+        if key[0] in intact and changed.isdisjoint(value[2]):
+            valid[key] = value
+        else:
+            dropped.add(key[0])
+    return valid, dropped
 
 
 def signature(spec: PageSpec) -> tuple:
@@ -118,14 +125,16 @@ def signature(spec: PageSpec) -> tuple:
 
 
 def stale_pages(specs: list[PageSpec], old: State | None,
-                changed: set[str] | None) -> list[PageSpec]:
-    """The pages that must be rendered again."""
+                changed: set[str] | None, dropped: set[Url] = frozenset()) -> list[PageSpec]:
+    """The pages that must be rendered again: those whose dependencies changed, and
+    those that lost a piece (``dropped``: see valid_fragments)."""
     if old is None or changed is EVERYTHING:
         return list(specs)
     stale = []
     for spec in specs:
         memo = old.pages.get(spec.url)
-        if memo is None or memo.signature != signature(spec) or not changed.isdisjoint(memo.deps):
+        if memo is None or spec.url in dropped or memo.signature != signature(spec) \
+                or not changed.isdisjoint(memo.deps):
             stale.append(spec)
     return stale
 

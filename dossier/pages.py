@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 from collections import Counter
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -177,7 +178,12 @@ class Here:
     def _blocks(self, name: str, make, items, separator: bytes) -> list:
         """``make(item)`` for every item, with ``separator`` between them, as chunks for
         write.Sink: the items in blocks (deps.blocks), each a piece under (page, name,
-        fingerprint of its records' names), made now or copied from the previous file."""
+        fingerprint of its records' names), made now or copied from the previous file.
+
+        What a piece reads is recorded with the piece, not in the page's dependencies:
+        the pipeline renders the page again when it drops one of its pieces
+        (incremental.valid_fragments), and the state does not hold every record's keys
+        again for each page that lists them all (8 MB at 10,000 events)."""
         out = []
         for run, names in blocks(items, record_name):
             if out and separator:
@@ -185,37 +191,35 @@ class Here:
             key = (self.page, name, fingerprint(names))
             hit = self.fragments.get(key)
             if hit is not None:
-                self.deps.update(hit[2])
                 out.append((key, hit, hit[2]))
                 continue
-            outer = self.deps
             inner = {f"rec:{slug}" for slug in _arg_slugs(run)}
-            self._record_into(inner)
-            try:
+            with self._recording(inner):
                 data = separator.join([str(make(item)).encode("utf-8") for item in run])
-            finally:
-                self._record_into(outer)
-            outer |= inner
             out.append((key, data, keys(inner)))
         return out
 
     def _piece(self, name: str, make, args: tuple) -> tuple:
-        """``make(*args)`` as a piece for write.Sink (see deps.pieces): (key, UTF-8 bytes
-        or the span of the previous file that holds them, dependency keys)."""
+        """``make(*args)`` as a piece for write.Sink (see deps.pieces and _blocks): (key,
+        UTF-8 bytes or the span of the previous file that holds them, dependency keys)."""
         key = (self.page, name, tuple(map(_ident, args)))
         hit = self.fragments.get(key)
         if hit is not None:
-            self.deps.update(hit[2])
             return key, hit, hit[2]
-        outer = self.deps
         inner = {f"rec:{slug}" for slug in _arg_slugs(args)}
-        self._record_into(inner)
-        try:
+        with self._recording(inner):
             text = str(make(*args))
+        return key, text.encode("utf-8"), keys(inner)
+
+    @contextmanager
+    def _recording(self, deps: set[str]):
+        """Record what is read meanwhile into ``deps`` instead of the page's."""
+        outer = self.deps
+        self._record_into(deps)
+        try:
+            yield
         finally:
             self._record_into(outer)
-        outer |= inner
-        return key, text.encode("utf-8"), keys(inner)
 
     @staticmethod
     def conflict_index(event: Event, conflict) -> int:

@@ -141,9 +141,10 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     previous = _usable_state(cache, project)
     changed = changed_keys(previous, inputs, kinds, indexes)
     fragments = spans = None                              # pieces: none kept (--no-cache)
+    dropped: set[Url] = set()                             # files that lost pieces
     if kept_state:                                        # pieces nothing changed under,
-        fragments = valid_fragments(cache.fragments, changed,  # in files as they were left
-                                    _intact(project, cache) if previous else set())
+        fragments, dropped = valid_fragments(            # in files as they were left
+            cache.fragments, changed, _intact(project, cache) if previous else set())
         spans = {}                                        # where this build writes them
     safe = cache.splice[1] if cache.splice[:1] == (inputs["templates"],) \
         else splice_safe(templates)                       # (0.03 s: kept by digest)
@@ -152,7 +153,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     side = None
     env = make_environment(templates, early.templates)
     memo = cache.markdown if memo_size(cache) < 8 * len(specs) + 1000 else {}
-    stale = stale_pages(specs, previous, changed)
+    stale = stale_pages(specs, previous, changed, dropped)
     staging = stage_site(project.out, project.protected(), spans) if previous is None else None
     spool = None if staging else Spool(project.out, spans)  # large files of an update
     if changed is EVERYTHING or changed:                  # data files depend on everything:
