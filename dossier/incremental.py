@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from .deps import fingerprint
 from .link import KIND_OF, Dossier, Event
 from .model import Quote
 from .pages import PageSpec
@@ -38,8 +39,9 @@ class PageMemo:
 
     deps: tuple[str, ...]
     """Dependency keys recorded while rendering (deps.keys)."""
-    signature: tuple
-    """Template and the identity of its context objects (e.g. previous/next event)."""
+    signature: bytes
+    """Fingerprint of the template and the identity of its context objects (e.g. the
+    previous and next event): ``signature``."""
     digest: str
     """Digest of the page's bytes."""
 
@@ -110,8 +112,9 @@ def valid_fragments(fragments: dict, changed: set[str] | None, intact: set
     return valid, dropped
 
 
-def signature(spec: PageSpec) -> tuple:
-    """The identity of a page's context: which records it was given, in which order."""
+def signature(spec: PageSpec) -> bytes:
+    """The identity of a page's context: which records it was given, in which order (as
+    a 16-byte fingerprint: the state keeps one per page)."""
     def ident(value):
         if isinstance(value, Event) or hasattr(value, "slug"):
             return value.slug
@@ -119,9 +122,11 @@ def signature(spec: PageSpec) -> tuple:
             return value.id
         if isinstance(value, (list, tuple)):
             return tuple(ident(v) for v in value)
-        return value if isinstance(value, (str, int, type(None))) else type(value).__name__
-    return (spec.template, spec.title, spec.description,
-            tuple(sorted((k, ident(v)) for k, v in spec.context.items())))
+        if isinstance(value, str):
+            return str(value)                     # a plain str (not Markup) for marshal
+        return value if isinstance(value, (int, type(None))) else type(value).__name__
+    return fingerprint((spec.template, spec.title, spec.description,
+                        tuple(sorted((k, ident(v)) for k, v in spec.context.items()))))
 
 
 def stale_pages(specs: list[PageSpec], old: State | None,
