@@ -360,7 +360,10 @@ def _read_lineage(folder: Path, cache: Cache) -> Cache:
             return empty
         for name in _STATE_PARTS:
             _apply(parts[name], log[2][name])
-        _apply(fragments, log[2]["fragments"])
+        try:                                          # marshalled apart: no pickle memo
+            _apply(fragments, marshal.loads(log[2]["fragments"]))
+        except (ValueError, EOFError, TypeError):
+            return empty
         log_bytes += path.stat().st_size
     state = State(**parts)
     size = (folder / BASE).stat().st_size
@@ -378,7 +381,7 @@ def _write_lineage(folder: Path, cache: Cache) -> Cache:
             known.log_bytes < known.base_bytes * LOG_SHARE:
         change = {name: _changes(getattr(known.state, name), getattr(cache.state, name))
                   for name in _STATE_PARTS}
-        change["fragments"] = _changes(known.fragments, cache.fragments)
+        change["fragments"] = marshal.dumps(_changes(known.fragments, cache.fragments))
         number = known.logs + 1
         path = _log_path(folder, number)
         if not _dump(path, (known.token, number, change)):

@@ -53,7 +53,7 @@ class PageSpec:
     title: str
     """Page title (without the site name)."""
     description: str
-    """One-sentence description for meta tags."""
+    """One-sentence description for meta tags (Markdown when ``summary``)."""
     deps: frozenset[str] = frozenset()
     """Dependency keys known before rendering (see deps.py); rendering adds the rest."""
     single: bool = False
@@ -61,6 +61,9 @@ class PageSpec:
     streamed: bool = False
     """Written into its file as it renders, never held whole: the pages that list every
     record (the timeline alone is 8.6 MB at 10,000 events)."""
+    summary: bool = False
+    """The description is a record's Markdown summary, made plain text (``plain``) only
+    when the page renders: most pages of an edit's plan never do."""
 
 
 class Here:
@@ -465,11 +468,11 @@ def plan(dossier: Dossier, stylesheet: str = "") -> list[PageSpec]:
              not_found(dossier), single_file(dossier, stylesheet)]
     pages += [event_page(dossier, index) for index in range(len(dossier.events))]
     pages += [PageSpec(page_url("person", p.slug), "person.html", {"person": p}, p.name,
-                       plain(dossier, p.summary), own(p.slug, p.summary))
+                       p.summary, own(p.slug, p.summary), summary=True)
               for p in dossier.people]
     pages += [PageSpec(page_url("organization", o.slug), "organization.html",
-                       {"organization": o}, o.name, plain(dossier, o.summary),
-                       own(o.slug, o.summary)) for o in dossier.organizations]
+                       {"organization": o}, o.name, o.summary,
+                       own(o.slug, o.summary), summary=True) for o in dossier.organizations]
     pages += [PageSpec(page_url("source", s.slug), "source.html", {"source": s}, s.name,
                        f"{s.name}: what this dossier cites from it.",
                        own(s.slug, s.description or "")) for s in dossier.sources]
@@ -518,8 +521,8 @@ def event_page(dossier: Dossier, index: int) -> PageSpec:
     neighbours = {f"rec:{e.slug}" for e in (previous, following) if e is not None}
     return PageSpec(page_url("event", event.slug), "event.html",
                     {"event": event, "previous": previous, "next": following},
-                    event.title, plain(dossier, event.summary),
-                    own(event.slug, event.summary) | neighbours)
+                    event.title, event.summary,
+                    own(event.slug, event.summary) | neighbours, summary=True)
 
 
 def people_index(dossier: Dossier) -> PageSpec:

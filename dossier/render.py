@@ -23,7 +23,7 @@ from .errors import TemplateFailure, WriteFailed
 from .escaping import fast_escape
 from .deps import TrackedDossier, keys
 from .link import Dossier
-from .pages import Here, PageSpec, SingleHere
+from .pages import Here, PageSpec, SingleHere, plain
 from .urls import Url
 
 TEMPLATE_DIR = "templates"
@@ -304,7 +304,8 @@ def _prepared(env: jinja2.Environment, dossier: Dossier, spec: PageSpec, memo: d
     here.tracked = TrackedDossier(dossier, deps)
     context = {"site": dossier.site, "dossier": here.tracked,
                "here": here, "title": spec.title,
-               "description": spec.description, **spec.context}
+               "description": plain(dossier, spec.description) if spec.summary
+               else spec.description, **spec.context}
     return env.get_template(spec.template), context, deps
 
 
