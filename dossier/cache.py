@@ -212,6 +212,9 @@ class LazyShards(dict):
         self.read: dict[int, dict] = {}
         """Shard number -> the entries read from its file ({} if none): what a save
         compares with."""
+        self.made: list = []
+        """Keys set (not read), in order, again when set again: what a render worker
+        sends back (render._worker), rather than every entry it read from a shard."""
 
     def _ensure(self, key) -> None:
         number = _shard(self.part, key)
@@ -246,6 +249,7 @@ class LazyShards(dict):
     def __setitem__(self, key, value) -> None:
         self._ensure(key)
         dict.__setitem__(self, key, value)
+        self.made.append(key)
 
     def update(self, other=(), **kwargs) -> None:
         for key, value in dict(other, **kwargs).items():

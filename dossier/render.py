@@ -530,13 +530,19 @@ def _worker(send, one, pages_queue, memo, spans, side, parent) -> None:
     the pieces written (these in batches, ahead), then run side tasks from theirs
     (``side``: (tasks, shared counter)) and send what they made, with their spans."""
     die_with_parent(parent)
-    known = [len(memo), len(spans)]
+    known = [_mark(memo), _mark(spans)]
 
     def added(store: int, entries: dict) -> dict:
-        """What was added to ``entries`` since it was last asked (the stores only grow,
-        and a dict keeps its keys in the order they came: no key is compared)."""
-        found = dict(itertools.islice(entries.items(), known[store], None))
-        known[store] = len(entries)
+        """What was set in ``entries`` since it was last asked: the keys a LazyShards
+        memo lists as made (not those it read from its shards), or, in a plain dict,
+        those past the last mark (a dict keeps its keys in the order they came, and
+        these only grow: no key is compared)."""
+        made = getattr(entries, "made", None)
+        if made is None:
+            found = dict(itertools.islice(entries.items(), known[store], None))
+        else:
+            found = {key: dict.__getitem__(entries, key) for key in made[known[store]:]}
+        known[store] = _mark(entries)
         return found
     try:
         pages = {}
@@ -556,6 +562,11 @@ def _worker(send, one, pages_queue, memo, spans, side, parent) -> None:
         send.send(("error", traceback.format_exc()))
     finally:
         send.close()
+
+
+def _mark(entries: dict) -> int:
+    made = getattr(entries, "made", None)
+    return len(entries) if made is None else len(made)
 
 
 BATCH = 2000

@@ -576,3 +576,19 @@ def test_a_template_that_filters_a_list_still_builds_exactly(real, tmp_path):
     EDITS["event body"](real)
     assert build(real).code == 0
     assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+
+
+def test_the_memo_lists_what_was_set_not_what_was_read(real):
+    """The render worker sends back the memo entries set since it started (render._worker
+    asks LazyShards.made): a chart redrawn over an entry read from the cache is among
+    them (kept in place, it never reached the parent and was drawn again on every
+    build), and entries merely read from a shard are not (they were sent for nothing)."""
+    from dossier import cache
+    assert build(real).code == 0
+    memo = cache.load_cache(real / ".dossier-cache").markdown
+    memo.load_all()
+    assert memo.made == [] and len(memo) > 20
+    key, (value, signature) = next(iter(memo.items()))
+    memo[key] = ("redrawn", signature)
+    memo.update({("new", "text"): ("<p>new</p>", ())})
+    assert memo.made == [key, ("new", "text")] and memo[key] == ("redrawn", signature)
