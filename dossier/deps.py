@@ -118,7 +118,7 @@ class TrackedDossier:
         return value
 
 
-BLOCK = 16
+BLOCK = 8
 """Records per block on average (see ``blocks``)."""
 
 
@@ -132,7 +132,7 @@ def blocks(items, name) -> list[tuple[list, tuple[str, ...]]]:
     blocks end depends on the records around, not on their positions: a record added,
     removed or moved changes the blocks it leaves and joins, and no other."""
     items = list(items)
-    names = [name(item) for item in items]
+    names = _names(items) if name is record_name else [name(item) for item in items]
     ends = _ENDS.get(BLOCK)
     if ends is None:
         ends = _ENDS[BLOCK] = {}
@@ -152,6 +152,14 @@ def blocks(items, name) -> list[tuple[list, tuple[str, ...]]]:
 _ENDS: dict[int, dict[str, bool]] = {}
 """Whether a block ends after each name seen, by BLOCK (a record's name is met in several
 lists, and again in each build of a serve session)."""
+
+
+def _names(items: list) -> list[str]:
+    """``record_name`` of each item: slugs of records (a quote has none), or else."""
+    try:
+        return [item.slug for item in items]
+    except AttributeError:
+        return [record_name(item) for item in items]
 
 
 def record_name(item) -> str:
