@@ -70,13 +70,18 @@ class Here:
     """Helpers bound to one page: relative URLs and Markdown rendered for that page."""
 
     def __init__(self, dossier: Dossier, url: Url, deps: set[str] | None = None,
-                 memo: dict | None = None, fragments: dict | None = None):
+                 memo: dict | None = None, fragments: dict | None = None,
+                 splice: bool = False):
         self.dossier, self.page = dossier, url
         self.deps: set[str] = set() if deps is None else deps
         self.memo = {} if memo is None else memo
+        self.splice = splice
+        """Lists are handed to the template as placeholders (see ``cached``): the page is
+        streamed, from templates that write them as they are (render.splice_safe)."""
         self.fragments = fragments
         """Pieces of this page that the previous build's file holds unchanged, by (page,
-        macro, arguments): see ``cached``. None: pieces are made and written as they are."""
+        macro, arguments): see ``cached``. None: none are kept, pieces are made as the
+        page is written."""
         self.pieces: dict[int, list] = {}
         """The pieces behind each placeholder handed out (see ``cached``), by number."""
         self.tracked = None
@@ -138,9 +143,11 @@ class Here:
     def each(self, macro, items) -> Markup:
         """``here.cached(macro, item)`` for every item, joined: one call from the template
         for a whole list (a call from Jinja costs more than the lookup it makes)."""
-        if self.fragments is None:
+        if not self.splice:
             plain = self._plain
             return safe("".join([plain(macro, (item,)) for item in items]))
+        if self.fragments is None:                    # made as the page is written, one
+            return self._placeholder(self._made(macro, items))  # at a time (not joined)
         return self._placeholder(self._blocks(macro.name, macro, items, b""))
 
     def cached(self, macro, *args) -> Markup:
@@ -158,7 +165,7 @@ class Here:
         the page, by the pieces: made now, or copied from the previous file. The
         templates are checked first (render.splice_safe): a placeholder is only ever
         written as it is, never filtered, kept or measured."""
-        if self.fragments is None:
+        if not self.splice or self.fragments is None:
             return safe(self._plain(macro, args))
         return self._placeholder([self._piece(macro.name, macro, args)])
 
@@ -168,11 +175,18 @@ class Here:
     SPLICING = ("each", "cached", "jsonld")
     """The methods whose result may hold placeholders (render.splice_safe)."""
 
-    def _placeholder(self, chunks: list) -> Markup:
-        """A placeholder for ``chunks`` (pieces, and bytes between them: deps.joined)."""
+    def _placeholder(self, chunks) -> Markup:
+        """A placeholder for ``chunks``: pieces, and bytes between them (deps.joined), in
+        a list or as they are made."""
         number = len(self.pieces)
         self.pieces[number] = chunks
         return safe(f"{self.PLACEHOLDER}{number}\x00")
+
+    def _made(self, make, items):
+        """``make(item)`` for each item, as UTF-8, made when asked for (as the page is
+        written: the single-file edition's lists are 40 MB at 10,000 events)."""
+        for item in items:
+            yield self._plain(make, (item,)).encode("utf-8")
 
     def _plain(self, make, args: tuple) -> str:
         self.deps.update([f"rec:{slug}" for slug in _arg_slugs(args)])
@@ -270,7 +284,7 @@ class Here:
         elif kind == "quotes":                   # one cached piece per quote
             self.deps.add("all:event")
             node = lambda q: structured.safe_json(structured.quotation(self, q))  # noqa: E731
-            if self.fragments is None:
+            if not self.splice or self.fragments is None:
                 return structured.script_of([self._plain(node, (q,))
                                              for q in self.dossier.quotes])
             return structured.script_of([self._placeholder(

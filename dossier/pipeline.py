@@ -163,10 +163,9 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
         files.update({url: None for url in previous.files if url not in files})
     jobs = project.jobs if len(specs) >= PARALLEL_MIN else 1  # a small site: one process
     try:                                                  # a clean build streams into staging
-        rendered, generated = render_all(env, dossier, stale, memo,
-                                         fragments if safe else None, jobs, progress,
-                                         staging.keep if staging else None, side,
-                                         (staging or spool).stream, spans)
+        rendered, generated = render_all(env, dossier, stale, memo, fragments, jobs,
+                                         progress, staging.keep if staging else None, side,
+                                         (staging or spool).stream, spans, safe)
         files.update(in_order(generated or {}))
         digests = {url: (_digest(page), deps) for url, (page, deps) in rendered.items()}
         state = next_state(inputs, kinds, previous, specs, digests,

@@ -232,7 +232,7 @@ def render_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec,
 
     ``memo`` is shared by the pages of a build (and across builds): Markdown is rendered
     once for every page, and charts once per folder."""
-    template, context, deps = _prepared(env, dossier, spec, memo, None)
+    template, context, deps = _prepared(env, dossier, spec, memo, None, False)
     with _translated(spec):
         html = template.render(context)
     return html.encode("utf-8"), keys(deps)
@@ -243,15 +243,16 @@ STREAM_CHUNK = 1 << 20
 
 
 def stream_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec, memo: dict | None,
-                fragments: dict | None, sink) -> tuple[str, ...]:
+                fragments: dict | None, sink, splice: bool = False) -> tuple[str, ...]:
     """Render one page into ``sink`` (write.Sink) as it is made, never holding it whole;
     return the dependency keys it read. The single-file edition is 40 MB at 10,000
     events: rendered whole, it and its copies took 200 MB; streamed, 30 MB.
 
-    With ``fragments`` (the pieces the previous build's file holds unchanged: see
-    Here.cached), each placeholder the template wrote is replaced by its pieces, made
-    now or copied from that file; the template must be splice_safe."""
-    template, context, deps = _prepared(env, dossier, spec, memo, fragments)
+    With ``splice`` (the templates are splice_safe), the lists the template writes come
+    as placeholders, each replaced here by its pieces: made as they are written, or with
+    ``fragments`` (the pieces the previous build's file holds unchanged: see
+    Here.cached) in blocks, made now or copied from that file."""
+    template, context, deps = _prepared(env, dossier, spec, memo, fragments, splice)
     placed = context["here"].pieces
     start = Here.PLACEHOLDER
     with _translated(spec):
@@ -297,10 +298,12 @@ def _emit(parts: list[str], sink) -> None:
 
 
 def _prepared(env: jinja2.Environment, dossier: Dossier, spec: PageSpec, memo: dict | None,
-              fragments: dict | None) -> tuple[jinja2.Template, dict, set[str]]:
+              fragments: dict | None, splice: bool
+              ) -> tuple[jinja2.Template, dict, set[str]]:
     """A page's template, its context, and the set its dependency keys are recorded in."""
     deps = set(spec.deps)
-    here = (SingleHere if spec.single else Here)(dossier, spec.url, deps, memo, fragments)
+    here = (SingleHere if spec.single else Here)(dossier, spec.url, deps, memo, fragments,
+                                                 splice)
     here.tracked = TrackedDossier(dossier, deps)
     context = {"site": dossier.site, "dossier": here.tracked,
                "here": here, "title": spec.title,
@@ -366,8 +369,8 @@ def _taking(queue: list, taken, size: int = CHUNK):
 
 def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec], memo: dict,
                fragments: dict | None, workers: int = 1, progress=None, sink=None,
-               side: list | None = None, stream=None, spans: dict | None = None
-               ) -> tuple[dict[Url, tuple[object, tuple[str, ...]]], dict | None]:
+               side: list | None = None, stream=None, spans: dict | None = None,
+               splice: bool = False) -> tuple[dict[Url, tuple[object, tuple[str, ...]]], dict | None]:
     """Render pages, on two cores when there are enough of them and fork is available;
     also run the ``side`` tasks (the data files: each returns {url: what to keep of the
     file}), and return ({url: (bytes, dependency keys)}, what the tasks returned, merged;
@@ -408,7 +411,7 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
         deps = []
 
         def write(out) -> None:
-            deps.append(stream_page(env, dossier, spec, memo, fragments, out))
+            deps.append(stream_page(env, dossier, spec, memo, fragments, out, splice))
         return stream(spec.url, write), deps[0]
 
     gc.freeze()                                   # the build's data, out of sweeps' way

@@ -80,10 +80,10 @@ def test_a_streamed_page_is_exactly_the_page_rendered_whole(real):
     assert {spec.url for spec in streamed} >= {"dossier.html", "timeline.html", "quotes.html"}
     for spec in streamed:
         whole, deps = render.render_page(env, dossier, spec, {})
-        for fragments in (None, {}):                   # pieces written as they are, or spliced
-            out, spans = io.BytesIO(), {}
+        for splice, fragments in ((False, None), (True, None), (True, {})):
+            out, spans = io.BytesIO(), {}            # lists joined, made as written, in blocks
             sink = Sink(out, None, spans)
-            streamed_deps = render.stream_page(env, dossier, spec, {}, fragments, sink)
+            streamed_deps = render.stream_page(env, dossier, spec, {}, fragments, sink, splice)
             pieces_deps = {key for span in spans.values() for key in span[2]}
             assert sink.finish() == digest(whole)
             assert set(streamed_deps) | pieces_deps == set(deps)
@@ -93,7 +93,7 @@ def test_a_streamed_page_is_exactly_the_page_rendered_whole(real):
         old.write_bytes(whole)
         out, again = io.BytesIO(), {}
         sink = Sink(out, old, again)
-        assert set(render.stream_page(env, dossier, spec, {}, spans, sink)) == set(streamed_deps)
+        assert set(render.stream_page(env, dossier, spec, {}, spans, sink, True)) == set(streamed_deps)
         assert sink.finish() == digest(whole)
         sink.close()
         assert out.getvalue() == whole and again == spans, spec.url
