@@ -173,25 +173,23 @@ def record_name(item) -> str:
 def pieces(dossier: Dossier, fragments: dict | None, url: str, part: str, items, make,
            separator: bytes = b"") -> list:
     """``make(tracked_dossier, item)`` for each record or quote of the file ``url``, as
-    UTF-8, with ``separator`` between them: the chunks of bytes to write one after the
-    other (a data file is never joined in memory: built whole as a str, then encoded,
-    dossier.json took over 100 MB at once at 10,000 events).
+    UTF-8, with ``separator`` between them, in blocks (``blocks``): chunks to write one
+    after the other (a data file is never joined in memory: built whole as a str, then
+    encoded, dossier.json took over 100 MB at once at 10,000 events).
 
-    With a store of ``fragments`` (blocks the previous build's file holds, still valid:
-    incremental.valid_fragments), the records come in blocks (``blocks``), each a piece
-    for the file's writer (write.Sink.piece): ``(key, bytes, dependency keys)`` when made
-    now, or ``(key, span, dependency keys)`` when copied from that file (``span``: its
-    offset, length and keys there). A block's key is ``(url, part, fingerprint of its
-    names)``."""
-    if fragments is None:
-        return joined(separator, [make(TrackedDossier(dossier, set()), item).encode("utf-8")
-                                  for item in items])
+    Each block is a piece for the file's writer (write.Sink.piece): ``(key, bytes,
+    dependency keys)`` when made now, or ``(key, span, dependency keys)`` when the
+    store of ``fragments`` has it (blocks the previous build's file holds, still valid:
+    incremental.valid_fragments; ``span``: its offset, length, keys and digest there).
+    A block's key is ``(url, part, fingerprint of its names)``. Without a store, every
+    block is made (and the file's digest is the same: see write.Sink)."""
+    store = {} if fragments is None else fragments
     out = []
     for run, names in blocks(items, record_name):
         if out and separator:
             out.append(separator)
         key = (url, part, fingerprint(names))
-        hit = fragments.get(key)
+        hit = store.get(key)
         if hit is not None:
             out.append((key, hit, hit[2]))
             continue

@@ -146,8 +146,6 @@ class Here:
         if not self.splice:
             plain = self._plain
             return safe("".join([plain(macro, (item,)) for item in items]))
-        if self.fragments is None:                    # made as the page is written, one
-            return self._placeholder(self._made(macro, items))  # at a time (not joined)
         return self._placeholder(self._blocks(macro.name, macro, items, b""))
 
     def cached(self, macro, *args) -> Markup:
@@ -160,12 +158,14 @@ class Here:
         page's); the pipeline drops a piece as soon as one of them changes
         (``incremental.valid_fragments``). Arguments are records, quotes or plain values.
 
-        With a store of fragments (a streamed page, written by write.Sink), what the
-        template gets is a placeholder, which render.stream_page replaces, as it writes
-        the page, by the pieces: made now, or copied from the previous file. The
-        templates are checked first (render.splice_safe): a placeholder is only ever
-        written as it is, never filtered, kept or measured."""
-        if not self.splice or self.fragments is None:
+        In a streamed page (written by write.Sink) from templates that write what these
+        return as it is (render.splice_safe: ``splice``), the template gets a placeholder,
+        which render.stream_page replaces, as it writes the page, by the pieces: made
+        then (one block at a time: the single-file edition's lists are 40 MB at 10,000
+        events), or copied from the previous file. A build that keeps nothing (no
+        ``fragments``) makes the same pieces, so that its files have the same digests
+        (see write.Sink)."""
+        if not self.splice:
             return safe(self._plain(macro, args))
         return self._placeholder([self._piece(macro.name, macro, args)])
 
@@ -182,12 +182,6 @@ class Here:
         self.pieces[number] = chunks
         return safe(f"{self.PLACEHOLDER}{number}\x00")
 
-    def _made(self, make, items):
-        """``make(item)`` for each item, as UTF-8, made when asked for (as the page is
-        written: the single-file edition's lists are 40 MB at 10,000 events)."""
-        for item in items:
-            yield self._plain(make, (item,)).encode("utf-8")
-
     def _plain(self, make, args: tuple) -> str:
         self.deps.update([f"rec:{slug}" for slug in _arg_slugs(args)])
         return str(make(*args))
@@ -200,27 +194,28 @@ class Here:
         What a piece reads is recorded with the piece, not in the page's dependencies:
         the pipeline renders the page again when it drops one of its pieces
         (incremental.valid_fragments), and the state does not hold every record's keys
-        again for each page that lists them all (8 MB at 10,000 events)."""
-        out = []
-        for run, names in blocks(items, record_name):
-            if out and separator:
-                out.append(separator)
+        again for each page that lists them all (8 MB at 10,000 events).
+
+        A generator: each block is made when the page's writer comes to it."""
+        store = {} if self.fragments is None else self.fragments
+        for number, (run, names) in enumerate(blocks(items, record_name)):
+            if number and separator:
+                yield separator
             key = (self.page, name, fingerprint(names))
-            hit = self.fragments.get(key)
+            hit = store.get(key)
             if hit is not None:
-                out.append((key, hit, hit[2]))
+                yield key, hit, hit[2]
                 continue
             inner = {f"rec:{slug}" for slug in _arg_slugs(run)}
             with self._recording(inner):
                 data = separator.join([str(make(item)).encode("utf-8") for item in run])
-            out.append((key, data, keys(inner)))
-        return out
+            yield key, data, keys(inner)
 
     def _piece(self, name: str, make, args: tuple) -> tuple:
         """``make(*args)`` as a piece for write.Sink (see deps.pieces and _blocks): (key,
         UTF-8 bytes or the span of the previous file that holds them, dependency keys)."""
         key = (self.page, name, tuple(map(_ident, args)))
-        hit = self.fragments.get(key)
+        hit = None if self.fragments is None else self.fragments.get(key)
         if hit is not None:
             return key, hit, hit[2]
         inner = {f"rec:{slug}" for slug in _arg_slugs(args)}
@@ -284,7 +279,7 @@ class Here:
         elif kind == "quotes":                   # one cached piece per quote
             self.deps.add("all:event")
             node = lambda q: structured.safe_json(structured.quotation(self, q))  # noqa: E731
-            if not self.splice or self.fragments is None:
+            if not self.splice:
                 return structured.script_of([self._plain(node, (q,))
                                              for q in self.dossier.quotes])
             return structured.script_of([self._placeholder(

@@ -12,6 +12,7 @@ import ctypes
 import ctypes.util
 import errno
 import functools
+import hashlib
 import mmap
 import os
 import shutil
@@ -244,11 +245,17 @@ class Sink:
     replaces, where the previous build wrote it (its span: offset, length).
 
     Each piece's span in the new file is recorded in ``spans`` under the piece's key,
-    with its dependency keys, so that the next build copies it in turn while they are
-    unchanged (incremental.valid_fragments): an edit at 10,000 events makes a handful of
-    pieces and copies 100,000 from the files it replaces, instead of keeping them all
-    in the cache (120 MB) and decoding and encoding them again. ``hasher`` takes every
-    byte written (the digest of the file)."""
+    with its dependency keys and its digest, so that the next build copies it in turn
+    while they are unchanged (incremental.valid_fragments): an edit at 10,000 events
+    makes a few dozen blocks of records and copies the rest from the files it replaces
+    (105 MB), instead of keeping them all in the cache and decoding and encoding them
+    again. Runs of copied pieces, with the same bytes between them, are copied as one
+    range, by the kernel where it can (copy_file_range).
+
+    The file's digest (``finish``) is taken over what was written, piece by piece: each
+    literal run with its length, each piece by its own digest, so that copied bytes
+    are not read again to hash them (0.1 s of an edit at 10,000 events). The same
+    pieces and runs give the same digest; any other bytes, another one."""
 
     def __init__(self, out, old: Path | None, spans: dict | None):
         self.out, self.old, self.spans = out, old, spans
@@ -256,13 +263,14 @@ class Sink:
         self.offset = 0
         """Bytes written so far (with the pending copy)."""
         self._copy: list[int] | None = None
-        """[start, end) of the previous file, to copy next: pieces copied one after the
-        other, with the same bytes between them, are copied as one range (100,000 small
-        writes took 0.25 s at 10,000 events)."""
+        """[start, end) of the previous file, to copy next."""
         self._map: memoryview | None = None
         self._mapped: mmap.mmap | None = None
+        self._source = None
 
     def literal(self, data: bytes) -> None:
+        self.hasher.update(b"L%d:" % len(data))
+        self.hasher.update(data)
         copy = self._copy
         if copy is not None:
             end = copy[1] + len(data)
@@ -274,16 +282,21 @@ class Sink:
         self._write(data)
 
     def piece(self, key, data, deps) -> None:
-        """A piece: ``data`` is its bytes, or its span in the previous file."""
-        if self.spans is not None:
-            self.spans[key] = (self.offset, len(data) if type(data) is bytes else data[1],
-                               deps)
+        """A piece: ``data`` is its bytes, or its span in the previous file (offset,
+        length, dependency keys, digest)."""
         if type(data) is bytes:
+            found = _piece_digest(data)
+            if self.spans is not None:
+                self.spans[key] = (self.offset, len(data), deps, found)
+            self.hasher.update(b"P" + found)
             if self._copy is not None:
                 self._flush()
             self._write(data)
             return
         start, length = data[0], data[1]
+        if self.spans is not None:
+            self.spans[key] = (self.offset, length, deps, data[3])
+        self.hasher.update(b"P" + data[3])
         copy = self._copy
         if copy is not None and copy[1] == start:
             copy[1] = start + length
@@ -297,7 +310,7 @@ class Sink:
             self._copy = [start, start + length]
         self.offset += length
 
-    def chunks(self, chunks: list) -> None:
+    def chunks(self, chunks) -> None:
         """Bytes and pieces (deps.pieces), one after the other."""
         literal, piece = self.literal, self.piece
         for chunk in chunks:
@@ -307,35 +320,58 @@ class Sink:
                 piece(*chunk)
 
     def finish(self) -> str:
-        """Write what is pending; return the digest of the file's bytes."""
+        """Write what is pending; return the file's digest."""
         if self._copy is not None:
             self._flush()
         return self.hasher.hexdigest()
 
     def _write(self, data) -> None:
-        self.hasher.update(data)
         self.out.write(data)
         self.offset += len(data)
 
     def _flush(self) -> None:
         start, end = self._copy
         self._copy = None
-        data = self._map[start:end]
-        self.hasher.update(data)
-        self.out.write(data)
+        try:
+            target = self.out.fileno()
+        except (OSError, AttributeError, ValueError):   # not a file (io.BytesIO)
+            target = None
+        if target is not None and _COPY_FILE_RANGE is not None:
+            self.out.flush()                           # the kernel copies at the file's
+            try:                                       # position, and moves it on
+                while start < end:
+                    copied = _COPY_FILE_RANGE(self._source.fileno(), target, end - start,
+                                              start)
+                    if copied <= 0:
+                        break
+                    start += copied
+            except OSError as error:
+                if error.errno not in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP,
+                                       errno.EINVAL):
+                    raise
+        if start < end:
+            self.out.write(self._map[start:end])
 
     def _open_previous(self) -> None:
         if self.old is None:
             raise OSError(errno.ENOENT, "no previous file to copy pieces from", "")
-        with open(self.old, "rb") as handle:
-            self._mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+        self._source = open(self.old, "rb")
+        self._mapped = mmap.mmap(self._source.fileno(), 0, access=mmap.ACCESS_READ)
         self._map = memoryview(self._mapped)
 
     def close(self) -> None:
         if self._map is not None:
             self._map.release()
             self._mapped.close()
-            self._map = self._mapped = None
+            self._source.close()
+            self._map = self._mapped = self._source = None
+
+
+def _piece_digest(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()[:16]
+
+
+_COPY_FILE_RANGE = getattr(os, "copy_file_range", None)
 
 
 def file_stamps(out: Path, urls) -> dict[Url, tuple[int, int]]:
