@@ -344,6 +344,34 @@ def _apply(entries: dict, change: tuple[dict, tuple]) -> None:
     entries.update(updates)
 
 
+def _span_changes(old: dict, new: dict) -> tuple[dict, dict, tuple]:
+    """``_changes`` for the fragments, with the blocks that only moved apart: (entries new
+    or different, key -> new offset of those that only moved, keys removed). An edit
+    moves every block after it in each file it rewrites; logged whole, they were 3 MB
+    of a 14 MB base at 10,000 events, and the base was written again every other edit."""
+    get = old.get
+    updates, moved = {}, {}
+    for key, value in new.items():
+        was = get(key)
+        if was is value:
+            continue
+        if was is not None and was[1:] == value[1:]:
+            if was[0] != value[0]:
+                moved[key] = value[0]
+        else:
+            updates[key] = value
+    return updates, moved, tuple(old.keys() - new.keys())
+
+
+def _apply_spans(entries: dict, change: tuple[dict, dict, tuple]) -> None:
+    updates, moved, removed = change
+    for key in removed:
+        entries.pop(key, None)
+    for key, offset in moved.items():
+        entries[key] = (offset, *entries[key][1:])
+    entries.update(updates)
+
+
 def _read_lineage(folder: Path, cache: Cache) -> Cache:
     """``cache`` with the state and fragments of its lineage: the base and every log, or
     none of them (no state, no fragments: every page is rendered) if one is missing."""
@@ -365,7 +393,7 @@ def _read_lineage(folder: Path, cache: Cache) -> Cache:
         for name in _STATE_PARTS:
             _apply(parts[name], log[2][name])
         try:                                          # marshalled apart: no pickle memo
-            _apply(fragments, marshal.loads(log[2]["fragments"]))
+            _apply_spans(fragments, marshal.loads(log[2]["fragments"]))
         except (ValueError, EOFError, TypeError):
             return empty
         log_bytes += path.stat().st_size
@@ -385,7 +413,7 @@ def _write_lineage(folder: Path, cache: Cache) -> Cache:
             known.log_bytes < known.base_bytes * LOG_SHARE:
         change = {name: _changes(getattr(known.state, name), getattr(cache.state, name))
                   for name in _STATE_PARTS}
-        change["fragments"] = marshal.dumps(_changes(known.fragments, cache.fragments))
+        change["fragments"] = marshal.dumps(_span_changes(known.fragments, cache.fragments))
         number = known.logs + 1
         path = _log_path(folder, number)
         if not _dump(path, (known.token, number, change)):
@@ -499,10 +527,11 @@ class Stamp:
     warnings: tuple = ()
 
 
-def stat_fingerprint(folders: list[Path], extra: str) -> str:
+def stat_fingerprint(folders: list[Path], extra: str, found: dict | None = None) -> str:
     """Digest of (path, size, mtime) of every file under the folders: if it is unchanged,
     so are the inputs (the same test make and Hugo use). Any difference sends the build
-    through the full content-hash comparison."""
+    through the full content-hash comparison, which takes each file's stat from
+    ``found`` (path -> os.stat_result) instead of asking again (12,700 files)."""
     parts = [extra]
     for folder in folders:
         for root, dirs, files in os.walk(folder):
@@ -513,6 +542,8 @@ def stat_fingerprint(folders: list[Path], extra: str) -> str:
                     st = os.stat(path)
                 except OSError:
                     continue
+                if found is not None:
+                    found[path] = st
                 parts.append(f"{path}\0{st.st_size}\0{st.st_mtime_ns}")
     return digest("\n".join(parts).encode("utf-8", "surrogateescape"))
 

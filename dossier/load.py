@@ -192,7 +192,8 @@ def file_digest(kind: str, shown: str, raw: bytes) -> str:
 
 
 def load_content(content: Path, known: dict[str, Record] | None = None,
-                 known_site: str = "", stats: dict | None = None) -> Loaded:
+                 known_site: str = "", stats: dict | None = None,
+                 now: dict | None = None) -> Loaded:
     """Read every content file; return the records and the problems met on the way.
 
     ``known`` maps digests to records validated by an earlier build whose dossier.yaml
@@ -215,7 +216,7 @@ def load_content(content: Path, known: dict[str, Record] | None = None,
             if kind:
                 unreadable.add(os.path.splitext(os.path.basename(path))[0])
             continue
-        result = load_file(kind, path, shown, known, stats, seen)
+        result = load_file(kind, path, shown, known, stats, seen, now)
         if kind == "site" and getattr(result, "digest", None) != known_site:
             known = {}                                # another dossier.yaml: validate anew
         if isinstance(result, ContentProblem):
@@ -261,13 +262,17 @@ def unchanged_digest(shown: SourcePath, st: os.stat_result, stats: dict | None) 
 
 
 def load_file(kind: str, file: str | Path, shown: SourcePath, known: dict[str, Record],
-              stats: dict | None = None, seen: dict | None = None) -> Record | ContentProblem:
+              stats: dict | None = None, seen: dict | None = None,
+              now: dict | None = None) -> Record | ContentProblem:
     """One content file as a record: reused from ``known`` when its bytes are unchanged.
 
     ``stats`` maps shown paths to (size, mtime, digest) from an earlier build: a file
     whose size and modification time are unchanged is not even read (the test make and
-    Hugo use; the no-op stamp relies on it too). ``seen`` collects this build's."""
-    st = os.stat(file)
+    Hugo use; the no-op stamp relies on it too). ``seen`` collects this build's; ``now``
+    may hold the file's stat, taken moments ago (cache.stat_fingerprint)."""
+    st = now.get(file) if now else None
+    if st is None:
+        st = os.stat(file)
     stamp = (st.st_size, st.st_mtime_ns)
     earlier = unchanged_digest(shown, st, stats)
     if earlier in known:

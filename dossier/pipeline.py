@@ -60,12 +60,12 @@ class BuildReport:
     """'22 events, 11 people, ...'."""
 
 
-def compile_dossier(project: Project, known=None, known_site: str = "", stats=None
-                    ) -> tuple[Dossier, list[ContentProblem], Loaded, list]:
+def compile_dossier(project: Project, known=None, known_site: str = "", stats=None,
+                    now: dict | None = None) -> tuple[Dossier, list[ContentProblem], Loaded, list]:
     """Load, validate and link; raise ContentErrors if any error was found.
 
     Also returns every record with its validation outcome (for the cache: ``known``)."""
-    loaded = load_content(project.content, known, known_site, stats)  # the only read of content/
+    loaded = load_content(project.content, known, known_site, stats, now)  # the only read
     problems = list(loaded.problems)
     outcomes: list = []
     content = validate(loaded.records, problems, loaded.unreadable, outcomes)
@@ -114,11 +114,11 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     started = time.perf_counter()
     kept = cache is not None                              # the caller keeps the next state
     check_output_dir(project.out, project.protected())    # refuse a wrong --out before anything
-    fingerprint = None
+    fingerprint, now = None, {}
     if use_cache and cache is None:                       # nothing changed: nothing to do
         fingerprint = stat_fingerprint(
             [project.content, project.templates, project.assets],
-            f"{code_digest()} {project.site_url} {project.templates} {project.assets}")
+            f"{code_digest()} {project.site_url} {project.templates} {project.assets}", now)
         stamp = load_stamp(project.cache)
         if _unchanged(stamp, fingerprint, project):
             return BuildReport(0, 0, stamp.total, 0, stamp.warnings,
@@ -130,7 +130,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     early = prepare(project.content, templates, cache.parsed, cache.site_digest, cache.stats,
                     project.jobs, template_cache(project.cache) if use_cache else None)
     dossier, warnings, loaded, outcomes = compile_dossier(project, early.known, early.site,
-                                                          early.stats)
+                                                          early.stats, now)
     dossier = with_site_url(dossier, project.site_url, warnings)
     assets = load_assets(project.assets)
     specs = plan(dossier, assets.get("assets/style.css", b"").decode("utf-8"))
