@@ -109,6 +109,8 @@ def lines_of(record: Record) -> tuple[tuple[str, int], ...]:
 
 def fold(text: str) -> str:
     """Lowercase ASCII skeleton of a name, for finding near-duplicate slugs."""
+    if text.isascii():                        # every valid slug: nothing to decompose
+        return text.casefold()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
