@@ -63,8 +63,8 @@ class Cache:
     markdown: dict = field(default_factory=dict)
     """Portable Markdown by (inline, text), checked against link names; charts."""
     fragments: dict = field(default_factory=dict)
-    """Pieces of the previous build's streamed pages and data files: key -> (offset,
-    length, dependency keys) in the file the key names first (write.Sink)."""
+    """Blocks of the previous build's streamed pages and data files: key -> (offset,
+    length, dependency keys, digest) in the file the key names first (write.Sink)."""
     spliced: dict = field(default_factory=dict)
     """Those files -> (size, modification time) as the build left them: pieces are
     copied only from a file still so (write.file_stamps)."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from contextlib import contextmanager
+from typing import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -82,7 +83,7 @@ class Here:
         """Pieces of this page that the previous build's file holds unchanged, by (page,
         macro, arguments): see ``cached``. None: none are kept, pieces are made as the
         page is written."""
-        self.pieces: dict[int, list] = {}
+        self.pieces: dict[int, Iterable] = {}
         """The pieces behind each placeholder handed out (see ``cached``), by number."""
         self.tracked = None
         """The TrackedDossier templates see, whose reads are recorded in ``deps`` too."""
@@ -154,9 +155,10 @@ class Here:
 
         Pages that list every record (timeline, directories, the single-file edition)
         render each record's piece through here, so an edit re-renders one piece and
-        copies the others. A piece's dependency keys are recorded apart (and added to the
-        page's); the pipeline drops a piece as soon as one of them changes
-        (``incremental.valid_fragments``). Arguments are records, quotes or plain values.
+        copies the others. A piece's dependency keys are recorded with it, apart from the
+        page's; the pipeline drops a piece as soon as one of them changes, and renders its
+        page again (``incremental.valid_fragments``). Arguments are records, quotes or
+        plain values.
 
         In a streamed page (written by write.Sink) from templates that write what these
         return as it is (render.splice_safe: ``splice``), the template gets a placeholder,
@@ -175,9 +177,9 @@ class Here:
     SPLICING = ("each", "cached", "jsonld")
     """The methods whose result may hold placeholders (render.splice_safe)."""
 
-    def _placeholder(self, chunks) -> Markup:
-        """A placeholder for ``chunks``: pieces, and bytes between them (deps.joined), in
-        a list or as they are made."""
+    def _placeholder(self, chunks: Iterable) -> Markup:
+        """A placeholder for ``chunks``: pieces, and bytes between them, in a list or as
+        they are made."""
         number = len(self.pieces)
         self.pieces[number] = chunks
         return safe(f"{self.PLACEHOLDER}{number}\x00")
@@ -186,7 +188,7 @@ class Here:
         self.deps.update([f"rec:{slug}" for slug in _arg_slugs(args)])
         return str(make(*args))
 
-    def _blocks(self, name: str, make, items, separator: bytes) -> list:
+    def _blocks(self, name: str, make, items, separator: bytes) -> Iterator:
         """``make(item)`` for every item, with ``separator`` between them, as chunks for
         write.Sink: the items in blocks (deps.blocks), each a piece under (page, name,
         fingerprint of its records' names), made now or copied from the previous file.

@@ -125,16 +125,16 @@ def _compile(templates: dict[str, str], bytecode_cache) -> jinja2.Environment:
 
 def splice_safe(templates: dict[str, str]) -> bool:
     """True when every ``here.each(...)``, ``here.cached(...)`` and ``here.jsonld(...)``
-    (Here.SPLICING) in the templates is
-    written as it is: alone in a ``{{ }}``, outside any macro, ``{% call %}``,
+    (Here.SPLICING) in the templates is written as it is: alone in a ``{{ }}``, outside
+    any macro, ``{% call %}``,
     ``{% filter %}`` or ``{% set %}`` block, and no block or include that could hold one
     is rendered into one of those (nor through ``self`` or ``super()``, unless written
     as it is), and ``here`` itself is never handed around.
 
     What those calls return is then a placeholder that stream_page replaces by the
-    pieces as it writes the page (Here.cached); a template that filters, keeps or
+    blocks as it writes the page (Here.cached); a template that filters, keeps or
     measures what they return would get the placeholder instead, so its pages get the
-    pieces themselves, made on every build. (0.03 s for our templates: the pipeline
+    lists themselves, made whole on every build. (0.03 s for our templates: the pipeline
     keeps the answer by the templates' digest.)"""
     env = jinja2.Environment()
     try:
@@ -184,8 +184,8 @@ def _optional(call) -> list:
 
 def _splices(call, blocks) -> bool:
     """A call whose result may hold placeholders: here.each, here.cached, here.jsonld
-    (Here.SPLICING), super(), or
-    one of ``blocks`` (those that may hold one) rendered through self."""
+    (Here.SPLICING), super(), or one of ``blocks`` (those that may hold one) rendered
+    through self."""
     func = call.node
     if isinstance(func, jinja2.nodes.Name):
         return func.name == "super"
@@ -249,9 +249,8 @@ def stream_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec, memo:
     events: rendered whole, it and its copies took 200 MB; streamed, 30 MB.
 
     With ``splice`` (the templates are splice_safe), the lists the template writes come
-    as placeholders, each replaced here by its pieces: made as they are written, or with
-    ``fragments`` (the pieces the previous build's file holds unchanged: see
-    Here.cached) in blocks, made now or copied from that file."""
+    as placeholders, each replaced here by its blocks (Here.cached): made as they are
+    written, or copied from the previous file when ``fragments`` has them."""
     template, context, deps = _prepared(env, dossier, spec, memo, fragments, splice)
     placed = context["here"].pieces
     start = Here.PLACEHOLDER
@@ -276,18 +275,18 @@ def stream_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec, memo:
         _emit(parts, sink)
     if placed:
         raise TemplateFailure(f"{TEMPLATE_DIR}/{spec.template}", None,
-                              f"what here.each or here.cached returned was not written "
-                              f"as it is (rendering {spec.url})")
+                              f"what here.each, here.cached or here.jsonld returned was not "
+                              f"written as it is (rendering {spec.url})")
     return keys(deps)
 
 
-def _placed(placed: dict, label: str, spec: PageSpec) -> list:
+def _placed(placed: dict, label: str, spec: PageSpec):
     """The pieces (and bytes between them) behind a placeholder, written once."""
     pieces = placed.pop(int(label), None) if label.isdigit() else None
     if pieces is None:
         raise TemplateFailure(f"{TEMPLATE_DIR}/{spec.template}", None,
-                              f"what here.each or here.cached returned was written twice "
-                              f"or changed (rendering {spec.url})")
+                              f"what here.each, here.cached or here.jsonld returned was "
+                              f"written twice or changed (rendering {spec.url})")
     return pieces
 
 
@@ -380,17 +379,20 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     and what the sink returns is kept in their place (a clean build writes pages to its
     staging folder and keeps write.Spooled). With a ``stream``, streamed pages (the
     single-file edition and the lists of every record: PageSpec.streamed) are not held
-    whole but written as they render, by either process: ``stream(url, write)`` opens a file,
-    calls ``write(file)``, which renders into it and returns the digest of its bytes,
-    and returns what is kept in the page's place.
+    whole but written as they render, by either process: ``stream(url, write)`` opens a
+    file, calls ``write(sink)`` (write.Sink), which renders into it, and returns what is
+    kept in the page's place. With ``splice`` (render.splice_safe), their lists are
+    written in blocks (Here.each), made or copied from the previous file when
+    ``fragments`` (the blocks still valid: incremental.valid_fragments) has them; each
+    block's span is recorded in ``spans``.
 
     On two cores, a forked worker inherits the dossier, the compiled templates and the
     sink (nothing is pickled on the way in). Both processes take pages from one shared
     queue, a few at a time, so neither waits for the other however their speeds differ
     (a fixed split left one 3 to 5 s behind at 10,000 events: the worker's copy-on-write
     faults make its pages slower, by how much depends on the machine's load). When the
-    queue is empty the worker sends back what it made, with the Markdown and fragments
-    it rendered, and starts on the side tasks, while the parent renders the single-file
+    queue is empty the worker sends back what it made, with the Markdown it rendered and
+    the spans of the blocks it wrote, and starts on the side tasks, while the parent renders the single-file
     edition, which holds every record's Markdown: rendered last, with the worker's
     Markdown in the memo, no text is rendered twice. The parent then takes side tasks
     from the same shared queue (the single-file edition and the two largest data files
@@ -399,7 +401,7 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     both take those pages one at a time (the timeline and the quotes pages take 0.1 s
     each at 10,000 events), then the parent renders the single-file edition while the
     worker makes the data files; the memo is not read whole first (LazyShards: what the
-    worker read and made comes back through its update, which reads the shards it needs).
+    worker made comes back through its update, which reads the shards it needs).
     """
     def one(spec: PageSpec):
         if spec.streamed and stream is not None:
