@@ -245,7 +245,8 @@ def _slugs(value) -> tuple:
 
 
 ENTRY_SIGNATURES = {
-    "events_of": lambda value: tuple([(event.slug, role) for event, role in value]),
+    "events_of": lambda value: (tuple([event.slug for event, _ in value]),
+                                tuple([role for _, role in value])),
     "quotes_by": _quote_ids,
     "quotes_from": _quote_ids,
     "mentions_of": _backlinks,

@@ -513,16 +513,47 @@ def timeline(dossier: Dossier) -> PageSpec:
         months = [(month, list(events)) for month, events in
                   groupby(in_year, key=lambda e: month_heading(e.when.start))]
         years.append((year, months))
-    involved = {p.ref.slug for e in dossier.events for p in e.participants}
-    by_name = lambda slugs: sorted(((s, dossier.name(s)) for s in slugs),  # noqa: E731
-                                   key=lambda pair: pair[1].casefold())
-    filters = {"people": by_name(s for s in involved if dossier.kind(s) == "person"),
-               "organizations": by_name(s for s in involved if dossier.kind(s) == "organization"),
-               "tags": sorted({t for e in dossier.events for t in e.tags}, key=str.casefold)}
-    return PageSpec(TIMELINE, "timeline.html", {"years": years, "filters": filters}, "Timeline",
+    return PageSpec(TIMELINE, "timeline.html",
+                    {"years": years, "filters": Later(lambda: _filters(dossier))}, "Timeline",
                     f"Every event of {dossier.site.title}, in date order.",
                     frozenset({"all:event", "all:person", "all:organization"}),
                     streamed=True)
+
+
+def _filters(dossier: Dossier) -> dict:
+    """The timeline's filter menus: who takes part in events, and their tags."""
+    involved = {p.ref.slug for e in dossier.events for p in e.participants}
+    by_name = lambda slugs: sorted(((s, dossier.name(s)) for s in slugs),  # noqa: E731
+                                   key=lambda pair: pair[1].casefold())
+    return {"people": by_name(s for s in involved if dossier.kind(s) == "person"),
+            "organizations": by_name(s for s in involved if dossier.kind(s) == "organization"),
+            "tags": sorted({t for e in dossier.events for t in e.tags}, key=str.casefold)}
+
+
+class Later:
+    """A page's context value made when the page first reads it (``make()``, a mapping
+    read by key or attribute), not when the site is planned: an edit plans every page and
+    renders a few. Its identity is not part of the page's signature (incremental), so it
+    may only hold what the page's dependency keys cover."""
+
+    def __init__(self, make):
+        self._make, self._made = make, None
+
+    def _value(self) -> dict:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    def __getitem__(self, key):
+        return self._value()[key]
+
+    def __getattr__(self, name: str):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._value()[name]
+        except KeyError:
+            raise AttributeError(name) from None
 
 
 def event_page(dossier: Dossier, index: int) -> PageSpec:

@@ -220,3 +220,27 @@ def test_templates_output_through_fast_escape():
     template = env.get_template("page.html")
     assert template.root_render_func.__globals__["escape"] is fast_escape
     assert template.render(x="<&>", y=Markup("<br>")) == "&lt;&amp;&gt;|<br>"
+
+
+def test_the_timeline_filters_are_made_when_the_page_reads_them(real):
+    """Planning makes every page's context, and an edit renders few of them: the
+    timeline's filter menus (a pass over every event and participant) are made when
+    the timeline renders, once, and a missing one is an error, not an empty menu."""
+    from pathlib import Path
+    from dossier import pipeline
+    from dossier.load import load_templates
+    from dossier.pages import Later
+    from dossier.project import Project
+    from dossier.render import render_page
+    project = Project.at(Path(real), jobs=1)
+    dossier, _, _, _ = pipeline.compile_dossier(project)
+    spec = next(s for s in pipeline.plan(dossier, "") if s.url == "timeline.html")
+    filters = spec.context["filters"]
+    assert isinstance(filters, Later) and filters._made is None
+    html, _ = render_page(make_environment(load_templates(project.templates)), dossier, spec, {})
+    assert filters._made is not None and filters.people == filters["people"]
+    assert b'<option value="betssy-chavez">Betssy Ch\xc3\xa1vez</option>' in html
+    made = filters._made
+    assert filters.tags is made["tags"] and filters._made is made
+    with pytest.raises(AttributeError):
+        filters.nobody
