@@ -183,21 +183,27 @@ def pieces(dossier: Dossier, fragments: dict | None, url: str, part: str, items,
     incremental.valid_fragments; ``span``: its offset, length, keys and digest there).
     A block's key is ``(url, part, fingerprint of its names)``. Without a store, every
     block is made (and the file's digest is the same: see write.Sink)."""
-    store = {} if fragments is None else fragments
-    out = []
-    for run, names in blocks(items, record_name):
-        if out and separator:
-            out.append(separator)
-        key = (url, part, fingerprint(names))
-        hit = store.get(key)
-        if hit is not None:
-            out.append((key, hit, hit[2]))
-            continue
+    def made(run: list) -> tuple[bytes, tuple[str, ...]]:
         deps = {rec(item.event if isinstance(item, Quote) else item.slug) for item in run}
         tracked = TrackedDossier(dossier, deps)
-        data = separator.join([make(tracked, item).encode("utf-8") for item in run])
-        out.append((key, data, keys(deps)))
-    return out
+        return separator.join([make(tracked, item).encode("utf-8") for item in run]), keys(deps)
+    return list(blocked(fragments, url, part, items, separator, made))
+
+
+def blocked(fragments: dict | None, url: str, part: str, items, separator: bytes, made):
+    """The chunks of a list of records for write.Sink, in blocks (``blocks``), with
+    ``separator`` between them: each block a piece under ``(url, part, fingerprint of
+    its records' names)``, ``(key, span, dependency keys)`` when ``fragments`` has it
+    (see incremental.valid_fragments), else ``(key, *made(block's records))``: its bytes
+    and dependency keys. A generator: a block is made when the writer comes to it. Data
+    files (``pieces``) and the lists of pages (Here.each) both go through here."""
+    store = {} if fragments is None else fragments
+    for number, (run, names) in enumerate(blocks(items, record_name)):
+        if number and separator:
+            yield separator
+        key = (url, part, fingerprint(names))
+        hit = store.get(key)
+        yield (key, hit, hit[2]) if hit is not None else (key, *made(run))
 
 
 def joined(separator: bytes, parts: list) -> list:

@@ -26,7 +26,7 @@ from markupsafe import Markup
 from . import charts as charts_
 from . import structured
 from .dates import MONTHS, month_heading
-from .deps import blocks, fingerprint, keys, record_name
+from .deps import blocked, fingerprint, keys
 from .escaping import escape_text, safe
 from .link import Dossier, role_on
 from .markdown import localize, render_portable
@@ -83,7 +83,7 @@ class Here:
         """Pieces of this page that the previous build's file holds unchanged, by (page,
         macro, arguments): see ``cached``. None: none are kept, pieces are made as the
         page is written."""
-        self.pieces: dict[int, Iterable] = {}
+        self.placed: dict[int, Iterable] = {}
         """The pieces behind each placeholder handed out (see ``cached``), by number."""
         self.tracked = None
         """The TrackedDossier templates see, whose reads are recorded in ``deps`` too."""
@@ -180,8 +180,8 @@ class Here:
     def _placeholder(self, chunks: Iterable) -> Markup:
         """A placeholder for ``chunks``: pieces, and bytes between them, in a list or as
         they are made."""
-        number = len(self.pieces)
-        self.pieces[number] = chunks
+        number = len(self.placed)
+        self.placed[number] = chunks
         return safe(f"{self.PLACEHOLDER}{number}\x00")
 
     def _plain(self, make, args: tuple) -> str:
@@ -190,28 +190,19 @@ class Here:
 
     def _blocks(self, name: str, make, items, separator: bytes) -> Iterator:
         """``make(item)`` for every item, with ``separator`` between them, as chunks for
-        write.Sink: the items in blocks (deps.blocks), each a piece under (page, name,
-        fingerprint of its records' names), made now or copied from the previous file.
+        write.Sink (deps.blocked, under this page and ``name``): in blocks, each made
+        when the page's writer comes to it or copied from the previous file.
 
         What a piece reads is recorded with the piece, not in the page's dependencies:
         the pipeline renders the page again when it drops one of its pieces
         (incremental.valid_fragments), and the state does not hold every record's keys
-        again for each page that lists them all (8 MB at 10,000 events).
-
-        A generator: each block is made when the page's writer comes to it."""
-        store = {} if self.fragments is None else self.fragments
-        for number, (run, names) in enumerate(blocks(items, record_name)):
-            if number and separator:
-                yield separator
-            key = (self.page, name, fingerprint(names))
-            hit = store.get(key)
-            if hit is not None:
-                yield key, hit, hit[2]
-                continue
+        again for each page that lists them all (8 MB at 10,000 events)."""
+        def made(run: list) -> tuple[bytes, tuple[str, ...]]:
             inner = {f"rec:{slug}" for slug in _arg_slugs(run)}
             with self._recording(inner):
                 data = separator.join([str(make(item)).encode("utf-8") for item in run])
-            yield key, data, keys(inner)
+            return data, keys(inner)
+        return blocked(self.fragments, self.page, name, items, separator, made)
 
     def _piece(self, name: str, make, args: tuple) -> tuple:
         """``make(*args)`` as a piece for write.Sink (see deps.pieces and _blocks): (key,

@@ -252,7 +252,7 @@ def stream_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec, memo:
     as placeholders, each replaced here by its blocks (Here.cached): made as they are
     written, or copied from the previous file when ``fragments`` has them."""
     template, context, deps = _prepared(env, dossier, spec, memo, fragments, splice)
-    placed = context["here"].pieces
+    placed = context["here"].placed
     start = Here.PLACEHOLDER
     with _translated(spec):
         parts: list[str] = []
