@@ -94,13 +94,7 @@ def _reducer(cls: type):
     records back takes 0.15 s. The function is a module global, which pickle names."""
     fields = [f.name for f in dataclasses.fields(cls)]
     name = f"_new_{cls.__module__.rpartition('.')[2]}_{cls.__name__}"
-    params = [f"v{i}" for i in range(len(fields))]
-    namespace = {"new": object.__new__, "cls": cls,
-                 **{f"set{i}": cls.__dict__[field].__set__ for i, field in enumerate(fields)}}
-    exec(f"def {name}({', '.join(params)}):\n    instance = new(cls)\n"
-         + "".join(f"    set{i}(instance, {param})\n" for i, param in enumerate(params))
-         + "    return instance\n", namespace)
-    rebuild = namespace[name]
+    rebuild = model.constructor(cls, name)
     rebuild.__module__, rebuild.__qualname__ = __name__, name
     globals()[name] = rebuild
     getters = tuple(cls.__dict__[field].__get__ for field in fields)

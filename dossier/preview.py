@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 
 from .cache import Cache
 from .errors import ContentProblem
-from .incremental import PageMemo, State, digest
+from .incremental import PageMemo, State, body_differs, digest
 from .link import Dossier, Event
 from .load import decode, load_templates, parse_record, read_bytes
 from .pages import event_page
@@ -52,8 +52,8 @@ class Preview:
 def body_edit(old: Event, new: Event) -> bool:
     """True when ``new`` differs from ``old`` only in its body, and that body links to
     the same records (so every index, backlink and problem ``link`` finds is unchanged)."""
-    return (new.body != old.body and replace(new, body=old.body) == old
-            and _targets(new.body) == _targets(old.body) and not forbidden_targets(new.body))
+    return (body_differs(old, new) and _targets(new.body) == _targets(old.body)
+            and not forbidden_targets(new.body))
 
 
 def _targets(text: str) -> set[str]:

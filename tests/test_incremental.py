@@ -591,3 +591,37 @@ def test_the_memo_lists_what_was_set_not_what_was_read(real):
     memo[key] = ("redrawn", signature)
     memo.update({("new", "text"): ("<p>new</p>", ())})
     assert memo.made == [key, ("new", "text")] and memo[key] == ("redrawn", signature)
+
+
+BODY_ONLY = {
+    "event body": True,
+    "wikilink added": False,                      # the body links to another record
+    "event title": False,
+    "quote edited": False,
+    "profile": False,
+    "file added": False,
+    "file deleted": False,
+    "dossier.yaml": False,
+}
+
+
+@pytest.mark.parametrize("edit", sorted(BODY_ONLY))
+def test_only_a_prose_edit_keeps_the_previous_index_signatures(real, monkeypatch, edit):
+    """An edit to events' bodies alone, linking to the same records, cannot change any
+    index entry: the build keeps the previous build's signatures instead of taking them
+    again (incremental.bodies_only); any other edit takes them (and the equality test
+    above shows the result is a clean build's either way)."""
+    from dossier import pipeline
+    from dossier.project import Project
+    project = Project.at(real, jobs=1)
+    first = pipeline.build(project)
+    taken = []
+    original = pipeline.index_signatures
+    monkeypatch.setattr(pipeline, "index_signatures",
+                        lambda dossier: taken.append(1) or original(dossier))
+    EDITS[edit](real)
+    second = pipeline.build(project)
+    assert taken == ([] if BODY_ONLY[edit] else [1])
+    if BODY_ONLY[edit]:
+        assert second.cache.state.indexes == first.cache.state.indexes == \
+            original(second.dossier)
