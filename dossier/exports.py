@@ -100,7 +100,11 @@ def _source(dossier: Dossier, s: Source) -> dict:
 
 
 def _json(data) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODE(data)
+
+
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+"""``json.dumps`` with these options, without making an encoder for each call."""
 
 
 def dossier_json(dossier: Dossier, fragments: dict | None = None) -> list[bytes]:

@@ -155,18 +155,27 @@ def valid_fragments(fragments: dict, changed: set[str] | None, intact: set
 def signature(spec: PageSpec) -> bytes:
     """The identity of a page's context: which records it was given, in which order (as
     a 16-byte fingerprint: the state keeps one per page)."""
-    def ident(value):
-        if isinstance(value, Event) or hasattr(value, "slug"):
-            return value.slug
-        if isinstance(value, Quote):
-            return value.id
-        if isinstance(value, (list, tuple)):
-            return tuple(ident(v) for v in value)
-        if isinstance(value, str):
-            return str(value)                     # a plain str (not Markup) for marshal
-        return value if isinstance(value, (int, type(None))) else type(value).__name__
+    context = spec.context
     return fingerprint((spec.template, spec.title, spec.description,
-                        tuple(sorted((k, ident(v)) for k, v in spec.context.items()))))
+                        tuple(sorted([(k, _ident(v)) for k, v in context.items()]))
+                        if context else ()))
+
+
+def _ident(value):
+    """What identifies a context value: a record's slug, a quote's id, a list's items'."""
+    slug = getattr(value, "slug", _NO_SLUG)
+    if slug is not _NO_SLUG:
+        return slug
+    if isinstance(value, Quote):
+        return value.id
+    if isinstance(value, (list, tuple)):
+        return tuple([_ident(v) for v in value])
+    if isinstance(value, str):
+        return str(value)                         # a plain str (not Markup) for marshal
+    return value if isinstance(value, (int, type(None))) else type(value).__name__
+
+
+_NO_SLUG = object()
 
 
 def stale_pages(specs: list[PageSpec], old: State | None,

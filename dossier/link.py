@@ -80,6 +80,12 @@ class Dossier:
     """Every discrepancy, in timeline order."""
     event_index: dict[Slug, int] = field(default_factory=dict)
     """Event slug -> position in ``events`` (for previous/next)."""
+    hrefs: dict[str, dict[str, str]] = field(default_factory=dict, init=False,
+                                             compare=False, repr=False)
+    """Folder -> record slug (or output path) -> relative link from a page in that folder
+    to the record's page (or that file), made the first time a page there asks
+    (pages.Here.ref and url): half a million links at 10,000 events, to far fewer
+    pages. Each Dossier starts with its own (not copied by ``replace``)."""
 
     # Slug(...) is left out of these lookups: a NewType is a call that returns its
     # argument, and templates ask for kinds and names two million times at 10k events.

@@ -89,15 +89,26 @@ class Here:
         """The TrackedDossier templates see, whose reads are recorded in ``deps`` too."""
         self.base = url.rpartition("/")[0]
         """Links from this page depend only on its folder: pages in one folder share charts."""
+        self.hrefs = dossier.hrefs.setdefault(self.base, {})
+        """Links from this page's folder to records (by slug) and to other files (by
+        path): Dossier.hrefs."""
 
     def url(self, target: str) -> str:
         """Relative link from this page to another output file."""
-        return relative(self.page, Url(target))
+        href = self.hrefs.get(target)
+        if href is None:
+            href = relative(self.page, Url(target))
+            if "#" not in target:                 # else it may be this page's own anchor
+                self.hrefs[target] = href
+        return href
 
     def ref(self, slug: str) -> str:
-        """Relative link to a record's page."""
+        """Relative link to a record's page (the same from every page of a folder)."""
         self.deps.add(f"rec:{slug}")
-        return relative(self.page, self.dossier.url(slug))
+        href = self.hrefs.get(slug)
+        if href is None:
+            href = self.hrefs[slug] = relative(self.page, self.dossier.url(slug))
+        return href
 
     def quote(self, quote: Quote) -> str:
         """Relative link to a quote's anchor in the quote index."""
@@ -616,5 +627,5 @@ def plain(dossier: Dossier, markdown_text: str) -> str:
     def label(match) -> str:
         slug = match.group(1).strip()
         return match.group(2) or (dossier.name(slug) if slug in dossier.entities else slug)
-    text = WIKILINK_RE.sub(label, markdown_text)
+    text = WIKILINK_RE.sub(label, markdown_text) if "[[" in markdown_text else markdown_text
     return " ".join(text.replace("**", "").replace("`", "").split())

@@ -31,6 +31,8 @@ _MARKS = re.compile("[\u0300-\u036f]")
 def fold(text: str) -> str:
     """Lowercase, accents removed: the form both the index and the query are matched in
     (the browser does the same: NFD, then drop U+0300–U+036F)."""
+    if text.isascii():                            # no accents to remove
+        return text.lower()
     return _MARKS.sub("", unicodedata.normalize("NFD", text)).lower()
 
 

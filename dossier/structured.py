@@ -16,9 +16,14 @@ from .link import Dossier
 from .model import Event, Organization, Person, Quote, Source
 
 
+_ENCODE = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode
+"""``json.dumps`` with these options, without making an encoder for each call (a build
+encodes some 60,000 values)."""
+
+
 def safe_json(data) -> str:
     """JSON that is safe inside a <script> element."""
-    text = json.dumps(data, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    text = _ENCODE(data)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 

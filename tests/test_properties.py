@@ -91,3 +91,17 @@ def test_random_markdown_in_valid_fields(tmp_path, summary, body, title):
                         "summary: " + yaml.safe_dump(summary or "x").strip().removesuffix("\n...").strip())
     path.write_text(head + "\n---\n" + body, "utf-8")
     check_outcome(root, before)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(text | markup)
+def test_search_folding_takes_no_shortcut_that_changes_a_word(value):
+    """search.fold lowercases ASCII text straight (no decomposition to undo): the same
+    result as the full path (NFD, marks dropped, lowercased) for any text."""
+    import re
+    import unicodedata
+    from dossier.search import fold
+    full = re.sub("[\u0300-\u036f]", "", unicodedata.normalize("NFD", value)).lower()
+    assert fold(value) == full
+    assert fold(value.encode("ascii", "ignore").decode()) == \
+        value.encode("ascii", "ignore").decode().lower()

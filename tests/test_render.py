@@ -244,3 +244,33 @@ def test_the_timeline_filters_are_made_when_the_page_reads_them(real):
     assert filters.tags is made["tags"] and filters._made is made
     with pytest.raises(AttributeError):
         filters.nobody
+
+
+def test_links_are_made_once_per_folder_and_each_dossier_has_its_own(real):
+    """Here.ref and Here.url keep what they make in Dossier.hrefs, by folder: any page
+    of a folder gets the same link, a link to a page's own anchor is never kept for the
+    others, and a dossier made anew (by replace, as serve's preview and the site URL
+    do) starts with none of the old one's."""
+    from dataclasses import replace
+    from pathlib import Path
+    from dossier import pipeline
+    from dossier.pages import Here
+    from dossier.project import Project
+    from dossier.urls import relative
+    dossier, _, _, _ = pipeline.compile_dossier(Project.at(Path(real), jobs=1))
+    person = dossier.people[0].slug
+    first, second = (Here(dossier, f"events/{e.slug}.html") for e in dossier.events[:2])
+    assert first.ref(person) == second.ref(person) == f"../people/{person}.html"
+    assert dossier.hrefs["events"][person] == f"../people/{person}.html"
+    assert f"rec:{person}" in first.deps and f"rec:{person}" in second.deps
+    for order in ((("quotes.html", "#q-x"), ("index.html", "quotes.html#q-x")),
+                  (("index.html", "quotes.html#q-x"), ("quotes.html", "#q-x"))):
+        for page, expected in order:
+            assert Here(dossier, page).url("quotes.html#q-x") == expected
+            assert Here(dossier, page).url("sources.html") == "sources.html"
+    for page in ("index.html", "events/a.html", "people/b.html"):
+        for target in ("quotes.html#q-x", "sources.html", "assets/style.css"):
+            assert Here(dossier, page).url(target) == relative(page, target)
+    again = replace(dossier, site=dossier.site)
+    assert again.hrefs == {} and dossier.hrefs
+    assert again == dossier
