@@ -625,3 +625,27 @@ def test_only_a_prose_edit_keeps_the_previous_index_signatures(real, monkeypatch
     if BODY_ONLY[edit]:
         assert second.cache.state.indexes == first.cache.state.indexes == \
             original(second.dossier)
+
+
+def test_an_edit_on_two_processes_keeps_the_blocks_one_process_keeps(tmp_path):
+    """A worker sends back a block it copied from the previous file as its new offset
+    alone (render._moved), and the parent fills in the rest from the blocks it has:
+    after an edit, the cache's blocks and the site are those of a one-process build."""
+    import sys
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from generate import generate
+    from dossier import cache as cache_
+    generate(tmp_path / "two", 320)
+    shutil.copytree(tmp_path / "two", tmp_path / "one")
+    for jobs in ("1", "2"):
+        root = tmp_path / ("one" if jobs == "1" else "two")
+        assert run_cli("--root", root, "--jobs", jobs).code == 0
+    for jobs in ("1", "2"):
+        root = tmp_path / ("one" if jobs == "1" else "two")
+        event = sorted((root / "content/events").glob("*.md"))[160]
+        event.write_text(event.read_text("utf-8") + "\nOne more sentence.\n", "utf-8")
+        assert run_cli("--root", root, "--jobs", jobs).code == 0
+    one, two = (cache_.load_cache(tmp_path / name / ".dossier-cache").fragments
+                for name in ("one", "two"))
+    assert len(one) > 200 and one == two
+    assert snapshot(tmp_path / "one" / "site") == snapshot(tmp_path / "two" / "site")
