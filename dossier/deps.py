@@ -26,7 +26,16 @@ LISTS = {"events": "event", "people": "person", "organizations": "organization",
 
 
 def rec(slug: str) -> str:
-    return f"rec:{slug}"
+    """``rec:<slug>``, one interned string per slug: a build records half a million of
+    them at 10,000 events, and one made anew each time had to be hashed, and interned
+    by ``keys``, again."""
+    key = _RECS.get(slug)
+    if key is None:
+        key = _RECS[slug] = sys.intern(f"rec:{slug}")
+    return key
+
+
+_RECS: dict[str, str] = {}
 
 
 def keys(deps) -> tuple[str, ...]:

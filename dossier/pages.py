@@ -26,7 +26,7 @@ from markupsafe import Markup
 from . import charts as charts_
 from . import structured
 from .dates import MONTHS, month_heading
-from .deps import blocked, fingerprint, keys
+from .deps import blocked, fingerprint, keys, rec
 from .escaping import escape_text, safe
 from .link import Dossier, role_on
 from .markdown import localize, render_portable
@@ -104,7 +104,7 @@ class Here:
 
     def ref(self, slug: str) -> str:
         """Relative link to a record's page (the same from every page of a folder)."""
-        self.deps.add(f"rec:{slug}")
+        self.deps.add(rec(slug))
         href = self.hrefs.get(slug)
         if href is None:
             href = self.hrefs[slug] = relative(self.page, self.dossier.url(slug))
@@ -115,11 +115,11 @@ class Here:
         return relative(self.page, quote_url(quote.id))
 
     def name(self, slug: str) -> str:
-        self.deps.add(f"rec:{slug}")
+        self.deps.add(rec(slug))
         return self.dossier.name(slug)
 
     def kind(self, slug: str) -> str:
-        self.deps.add(f"rec:{slug}")
+        self.deps.add(rec(slug))
         return self.dossier.kind(slug)
 
     def markdown(self, text: str, doc_id: str = "") -> Markup:
@@ -134,7 +134,7 @@ class Here:
         are unchanged; each page fills in its own links and ids."""
         targets = tuple(w.target for w in find_wikilinks(text)) if "[[" in text else ()
         for target in targets:
-            self.deps.add(f"rec:{target}")
+            self.deps.add(rec(target))
         entities = self.dossier.entities
         signature = tuple((t, self.dossier.name(t), self.dossier.kind(t))
                           if t in entities else (t,) for t in targets)
@@ -196,7 +196,7 @@ class Here:
         return safe(f"{self.PLACEHOLDER}{number}\x00")
 
     def _plain(self, make, args: tuple) -> str:
-        self.deps.update([f"rec:{slug}" for slug in _arg_slugs(args)])
+        self.deps.update([rec(slug) for slug in _arg_slugs(args)])
         return str(make(*args))
 
     def _blocks(self, name: str, make, items, separator: bytes) -> Iterator:
@@ -209,7 +209,7 @@ class Here:
         (incremental.valid_fragments), and the state does not hold every record's keys
         again for each page that lists them all (8 MB at 10,000 events)."""
         def made(run: list) -> tuple[bytes, tuple[str, ...]]:
-            inner = {f"rec:{slug}" for slug in _arg_slugs(run)}
+            inner = {rec(slug) for slug in _arg_slugs(run)}
             with self._recording(inner):
                 data = separator.join([str(make(item)).encode("utf-8") for item in run])
             return data, keys(inner)
@@ -222,7 +222,7 @@ class Here:
         hit = None if self.fragments is None else self.fragments.get(key)
         if hit is not None:
             return key, hit, hit[2]
-        inner = {f"rec:{slug}" for slug in _arg_slugs(args)}
+        inner = {rec(slug) for slug in _arg_slugs(args)}
         with self._recording(inner):
             text = str(make(*args))
         return key, text.encode("utf-8"), keys(inner)
@@ -260,7 +260,7 @@ class Here:
     def plain(self, text: str) -> str:
         """Markdown text as one plain line (wikilinks become names)."""
         for link in find_wikilinks(text or ""):
-            self.deps.add(f"rec:{link.target}")
+            self.deps.add(rec(link.target))
         return plain(self.dossier, text or "")
 
     def absolute(self, target: str | None = None) -> str | None:
@@ -405,7 +405,7 @@ class Here:
 
     def role_then(self, slug: str, event: Event):
         """The position a person held at the time of an event, or None."""
-        self.deps.add(f"rec:{slug}")
+        self.deps.add(rec(slug))
         person = self.dossier.entities.get(slug)
         return role_on(person, event) if isinstance(person, Person) else None
 
@@ -424,7 +424,7 @@ class SingleHere(Here):
         return self.ANCHORS.get(path, "#top")
 
     def ref(self, slug: str) -> str:
-        self.deps.add(f"rec:{slug}")
+        self.deps.add(rec(slug))
         return f"#{self.dossier.kind(slug)}-{slug}"
 
     def quote(self, quote: Quote) -> str:
@@ -494,7 +494,7 @@ def plan(dossier: Dossier, stylesheet: str = "") -> list[PageSpec]:
 
 def own(slug: str, summary: str) -> frozenset[str]:
     """A record page's known dependencies: the record, and what its summary links to."""
-    return frozenset({f"rec:{slug}"} | {f"rec:{w.target}" for w in find_wikilinks(summary)})
+    return frozenset({rec(slug)} | {rec(w.target) for w in find_wikilinks(summary)})
 
 
 def home(dossier: Dossier) -> PageSpec:
@@ -562,7 +562,7 @@ def event_page(dossier: Dossier, index: int) -> PageSpec:
     event = dossier.events[index]
     previous = dossier.events[index - 1] if index > 0 else None
     following = dossier.events[index + 1] if index + 1 < len(dossier.events) else None
-    neighbours = {f"rec:{e.slug}" for e in (previous, following) if e is not None}
+    neighbours = {rec(e.slug) for e in (previous, following) if e is not None}
     return PageSpec(page_url("event", event.slug), "event.html",
                     {"event": event, "previous": previous, "next": following},
                     event.title, event.summary,
@@ -579,7 +579,7 @@ def quotes(dossier: Dossier) -> PageSpec:
     return PageSpec(QUOTES, "quotes.html",
                     {"by_speaker": [(s, dossier.quotes_by[s]) for s in speakers]},
                     "Quotes", "Every quotation in the dossier, verbatim, with its source.",
-                    frozenset({"all:event"} | {f"rec:{s}" for s in speakers}), streamed=True)
+                    frozenset({"all:event"} | {rec(s) for s in speakers}), streamed=True)
 
 
 def sources_index(dossier: Dossier) -> PageSpec:
@@ -624,8 +624,14 @@ def role_label(record) -> str:
 
 def plain(dossier: Dossier, markdown_text: str) -> str:
     """A one-line plain-text version of a Markdown summary, for meta descriptions."""
-    def label(match) -> str:
-        slug = match.group(1).strip()
-        return match.group(2) or (dossier.name(slug) if slug in dossier.entities else slug)
-    text = WIKILINK_RE.sub(label, markdown_text) if "[[" in markdown_text else markdown_text
+    if "[[" not in markdown_text:
+        text = markdown_text
+    else:
+        entities, name = dossier.entities, dossier.name   # read once (a tracked dossier
+                                                          # makes a view at each read)
+
+        def label(match) -> str:
+            slug = match.group(1).strip()
+            return match.group(2) or (name(slug) if slug in entities else slug)
+        text = WIKILINK_RE.sub(label, markdown_text)
     return " ".join(text.replace("**", "").replace("`", "").split())
