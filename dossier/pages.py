@@ -425,7 +425,10 @@ class SingleHere(Here):
 
     def ref(self, slug: str) -> str:
         self.deps.add(rec(slug))
-        return f"#{self.dossier.kind(slug)}-{slug}"
+        href = self.hrefs.get(slug)
+        if href is None:
+            href = self.hrefs[slug] = f"#{self.dossier.kind(slug)}-{slug}"
+        return href
 
     def quote(self, quote: Quote) -> str:
         return f"#q-{quote.id}"
@@ -436,6 +439,7 @@ class SingleHere(Here):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.base = "#single"
+        self.hrefs = self.dossier.hrefs.setdefault(self.base, {})
 
 
 def _when(when) -> tuple:

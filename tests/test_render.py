@@ -254,7 +254,7 @@ def test_links_are_made_once_per_folder_and_each_dossier_has_its_own(real):
     from dataclasses import replace
     from pathlib import Path
     from dossier import pipeline
-    from dossier.pages import Here
+    from dossier.pages import Here, SingleHere
     from dossier.project import Project
     from dossier.urls import relative
     dossier, _, _, _ = pipeline.compile_dossier(Project.at(Path(real), jobs=1))
@@ -271,6 +271,9 @@ def test_links_are_made_once_per_folder_and_each_dossier_has_its_own(real):
     for page in ("index.html", "events/a.html", "people/b.html"):
         for target in ("quotes.html#q-x", "sources.html", "assets/style.css"):
             assert Here(dossier, page).url(target) == relative(page, target)
+    for _ in range(2):                            # the single-file edition: anchors
+        assert SingleHere(dossier, "dossier.html").ref(person) == f"#person-{person}"
+        assert Here(dossier, "index.html").ref(person) == f"people/{person}.html"
     again = replace(dossier, site=dossier.site)
     assert again.hrefs == {} and dossier.hrefs
     assert again == dossier
