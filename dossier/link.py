@@ -86,6 +86,9 @@ class Dossier:
     to the record's page (or that file), made the first time a page there asks
     (pages.Here.ref and url): half a million links at 10,000 events, to far fewer
     pages. Each Dossier starts with its own (not copied by ``replace``)."""
+    plains: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict, init=False,
+                                                           compare=False, repr=False)
+    """Markdown text -> pages.plain of it, with the links it looked up (see there)."""
 
     # Slug(...) is left out of these lookups: a NewType is a call that returns its
     # argument, and templates ask for kinds and names two million times at 10k events.

@@ -626,8 +626,27 @@ def role_label(record) -> str:
     return f"Former {latest.title}" if latest.end is not None else latest.title
 
 
-def plain(dossier: Dossier, markdown_text: str) -> str:
-    """A one-line plain-text version of a Markdown summary, for meta descriptions."""
+def plain(dossier: Dossier, markdown_text: str, keep: bool = True) -> str:
+    """A one-line plain-text version of a Markdown summary, for meta descriptions.
+
+    Kept by text in the dossier (Dossier.plains, unless ``keep`` is false: a body is made
+    plain once, for the search index): a summary is made plain for its page's
+    description, its JSON-LD, the search index and three data files. A tracked dossier
+    records the same reads either way: each link without a label of its own."""
+    memo = dossier.plains if keep else {}
+    found = memo.get(markdown_text)
+    if found is None:
+        found = memo[markdown_text] = _plain(dossier, markdown_text)
+    elif found[1]:
+        entities = dossier.entities
+        for slug in found[1]:
+            slug in entities                              # noqa: B015 - the read is recorded
+    return found[0]
+
+
+def _plain(dossier: Dossier, markdown_text: str) -> tuple[str, tuple[str, ...]]:
+    """(``plain``'s text, the slugs of the links without a label, looked up)."""
+    looked: list[str] = []
     if "[[" not in markdown_text:
         text = markdown_text
     else:
@@ -635,7 +654,10 @@ def plain(dossier: Dossier, markdown_text: str) -> str:
                                                           # makes a view at each read)
 
         def label(match) -> str:
+            if match.group(2):
+                return match.group(2)
             slug = match.group(1).strip()
-            return match.group(2) or (name(slug) if slug in entities else slug)
+            looked.append(slug)
+            return name(slug) if slug in entities else slug
         text = WIKILINK_RE.sub(label, markdown_text)
-    return " ".join(text.replace("**", "").replace("`", "").split())
+    return " ".join(text.replace("**", "").replace("`", "").split()), tuple(looked)

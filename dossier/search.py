@@ -58,9 +58,9 @@ def _organization(dossier, o) -> list[str]:
 
 
 def _event(dossier, e) -> list[str]:
-    summary = plain(dossier, e.summary)
+    summary, body = plain(dossier, e.summary), plain(dossier, e.body, keep=False)
     return ["event", e.title, page_url("event", e.slug), e.when.human(), _snippet(summary),
-            fold(e.title), _words(summary, plain(dossier, e.body), " ".join(e.tags))]
+            fold(e.title), _words(summary, body, " ".join(e.tags))]
 
 
 def _quote(dossier, q) -> list[str]:

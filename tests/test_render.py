@@ -277,3 +277,32 @@ def test_links_are_made_once_per_folder_and_each_dossier_has_its_own(real):
     again = replace(dossier, site=dossier.site)
     assert again.hrefs == {} and dossier.hrefs
     assert again == dossier
+
+
+def test_plain_text_is_kept_per_dossier_and_records_the_same_reads(real):
+    """pages.plain keeps what it made by text (Dossier.plains): asked again, through a
+    tracked dossier, it records the very keys it recorded the first time (a link with
+    no label of its own is looked up; one with a label is not)."""
+    from dataclasses import replace
+    from pathlib import Path
+    from dossier import pipeline
+    from dossier.deps import TrackedDossier
+    from dossier.pages import plain
+    from dossier.project import Project
+    dossier, _, _, _ = pipeline.compile_dossier(Project.at(Path(real), jobs=1))
+    person, event = dossier.people[0], dossier.events[0]
+    text = (f"**Met** [[{person.slug}]] and [[{event.slug}|that day]], "
+            f"not [[nobody-at-all]], in `code` [[ {person.slug} ]].")
+    expected = (f"Met {person.name} and that day, not nobody-at-all, in code "
+                f"{person.name}.")
+    reads = []
+    for _ in range(2):
+        deps: set[str] = set()
+        assert plain(TrackedDossier(dossier, deps), text) == expected
+        reads.append(deps)
+    assert reads[0] == reads[1] == {f"rec:{person.slug}", "rec:nobody-at-all"}
+    assert plain(dossier, text) == expected and text in dossier.plains
+    deps = set()
+    assert plain(TrackedDossier(dossier, deps), "no links", keep=False) == "no links"
+    assert "no links" not in dossier.plains and deps == set()
+    assert replace(dossier, site=dossier.site).plains == {}
