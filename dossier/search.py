@@ -30,10 +30,22 @@ _MARKS = re.compile("[\u0300-\u036f]")
 
 def fold(text: str) -> str:
     """Lowercase, accents removed: the form both the index and the query are matched in
-    (the browser does the same: NFD, then drop U+0300–U+036F)."""
+    (the browser does the same: NFD, then drop U+0300–U+036F).
+
+    Only the runs of non-ASCII characters are decomposed: an ASCII character decomposes
+    to itself and starts a new sequence of combining marks (combining class 0), so the
+    NFD of a text is the NFD of those runs, in place; lowercasing, whose final sigma
+    depends on the letters around, is still done on the whole."""
     if text.isascii():                            # no accents to remove
         return text.lower()
-    return _MARKS.sub("", unicodedata.normalize("NFD", text)).lower()
+    return _NON_ASCII.sub(_unaccented, text).lower()
+
+
+def _unaccented(run: re.Match) -> str:
+    return _MARKS.sub("", unicodedata.normalize("NFD", run.group()))
+
+
+_NON_ASCII = re.compile("[^\x00-\x7f]+")
 
 
 def _words(*texts: str) -> str:

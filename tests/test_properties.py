@@ -105,3 +105,15 @@ def test_search_folding_takes_no_shortcut_that_changes_a_word(value):
     assert fold(value) == full
     assert fold(value.encode("ascii", "ignore").decode()) == \
         value.encode("ascii", "ignore").decode().lower()
+
+
+def test_search_folding_of_runs_equals_the_whole_text_s_for_hard_cases():
+    """The cases where decomposing runs apart could differ from the whole text: marks
+    after an ASCII letter, marks out of canonical order, Hangul, a final sigma."""
+    import re
+    import unicodedata
+    from dossier.search import fold
+    for value in ("José Jerí", "e\u0301t\u0316\u0301e", "a\u0301\u0316b", "한국어 ÅΣ",
+                  "ΟΔΟΣ ΟΔΟΣ.", "x\u0345\u0301y", "Ǆemal ǅ", "\u212bngstr\u00f6m", "ﬁ é"):
+        full = re.sub("[\u0300-\u036f]", "", unicodedata.normalize("NFD", value)).lower()
+        assert fold(value) == full, value
