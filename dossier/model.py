@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from .dates import PartialDate, When
 from .urls import Slug, SourcePath
 
+
 def constructor(cls: type, name: str):
     """A function ``name(*values)`` that makes an instance of the frozen slotted dataclass
     ``cls`` from the values of all its fields, in order, setting each slot straight, in

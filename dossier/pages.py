@@ -640,7 +640,7 @@ def plain(dossier: Dossier, markdown_text: str, keep: bool = True) -> str:
     elif found[1]:
         entities = dossier.entities
         for slug in found[1]:
-            slug in entities                              # noqa: B015 - the read is recorded
+            slug in entities                      # noqa: B015 - recorded as a read
     return found[0]
 
 
@@ -650,8 +650,8 @@ def _plain(dossier: Dossier, markdown_text: str) -> tuple[str, tuple[str, ...]]:
     if "[[" not in markdown_text:
         text = markdown_text
     else:
-        entities, name = dossier.entities, dossier.name   # read once (a tracked dossier
-                                                          # makes a view at each read)
+        # read once: a tracked dossier makes a new view of its entities at each read
+        entities, name = dossier.entities, dossier.name
 
         def label(match) -> str:
             if match.group(2):
