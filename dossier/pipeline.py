@@ -133,16 +133,19 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
                                                           early.stats, now)
     dossier = with_site_url(dossier, project.site_url, warnings)
     assets = load_assets(project.assets)
-    specs = plan(dossier, assets.get("assets/style.css", b"").decode("utf-8"))
+    stylesheet = assets.get("assets/style.css", b"")      # inlined in the single-file
+    specs = plan(dossier, stylesheet.decode("utf-8"))     # edition: a page's context
     inputs, kinds = input_digests(dossier, _record_digests(loaded), templates, cache.code)
     inputs["site"] = digest(f"{inputs['site']} {dossier.site.site_url}".encode())
+    inputs["stylesheet"] = digest(stylesheet)             # (see bodies_only)
     kept_state = use_cache or kept                        # someone reads the next state
     parsed = {record.digest: record for record in outcomes}
     previous = _usable_state(cache, project)
+    prose = kept_state and bodies_only(previous, inputs, kinds, cache.parsed, parsed)
     if not kept_state:
         indexes = {}
-    elif bodies_only(previous, inputs, kinds, cache.parsed, parsed):
-        indexes = previous.indexes                        # prose edited: none changed
+    elif prose:                                           # prose edited: no index entry
+        indexes = previous.indexes                        # nor page context changed
     else:
         indexes = index_signatures(dossier)               # (0.07 s at 10,000 events)
     changed = changed_keys(previous, inputs, kinds, indexes)
@@ -159,7 +162,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     side = None
     env = make_environment(templates, early.templates)
     memo = cache.markdown if memo_size(cache) < 8 * len(specs) + 1000 else {}
-    stale = stale_pages(specs, previous, changed, dropped)
+    stale = stale_pages(specs, previous, changed, dropped, prose)
     staging = stage_site(project.out, project.protected(), spans) if previous is None else None
     spool = None if staging else Spool(project.out, spans)  # large files of an update
     if changed is EVERYTHING or changed:                  # data files depend on everything:

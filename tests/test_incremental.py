@@ -48,6 +48,7 @@ EDITS = {
     "dossier.yaml": lambda r: replace_in(r / "content/dossier.yaml", "title: Peru–Mexico rupture", "title: The Peru–Mexico rupture"),
     "template": lambda r: replace_in(r / "templates/event.html", "<h2 id=\"sources-h\">Sources</h2>", "<h2 id=\"sources-h\">Where this comes from</h2>"),
     "asset": lambda r: (r / "assets/style.css").write_text("body { color: red }\n"),
+    "event body and stylesheet": lambda r: (EDITS["event body"](r), EDITS["asset"](r)),
     "file added": lambda r: (r / "content/events/2025-11-05-new.md").write_text(NEW_EVENT, "utf-8"),
     "file deleted": lambda r: (r / "content/events/2025-11-police-guard-mexican-embassy.md").unlink(),
     "file renamed": lambda r: (r / "content/events/2025-11-police-guard-mexican-embassy.md").rename(
@@ -602,15 +603,18 @@ BODY_ONLY = {
     "file added": False,
     "file deleted": False,
     "dossier.yaml": False,
+    "asset": False,                               # the single-file edition inlines it
+    "event body and stylesheet": False,
 }
 
 
 @pytest.mark.parametrize("edit", sorted(BODY_ONLY))
 def test_only_a_prose_edit_keeps_the_previous_index_signatures(real, monkeypatch, edit):
     """An edit to events' bodies alone, linking to the same records, cannot change any
-    index entry: the build keeps the previous build's signatures instead of taking them
-    again (incremental.bodies_only); any other edit takes them (and the equality test
-    above shows the result is a clean build's either way)."""
+    index entry nor any page's context: the build keeps the previous build's signatures
+    instead of taking them again, and compares no context (incremental.bodies_only);
+    any other edit takes them (and the equality test above shows the result is a clean
+    build's either way)."""
     from dossier import pipeline
     from dossier.project import Project
     project = Project.at(real, jobs=1)
@@ -625,6 +629,15 @@ def test_only_a_prose_edit_keeps_the_previous_index_signatures(real, monkeypatch
     if BODY_ONLY[edit]:
         assert second.cache.state.indexes == first.cache.state.indexes == \
             original(second.dossier)
+        # nor any page's context: stale_pages does not compare them after such an edit
+        from dossier.incremental import signature
+        from dossier.load import load_assets
+        from dossier.pages import plan
+        style = load_assets(real / "assets")["assets/style.css"].decode("utf-8")
+        specs = plan(second.dossier, style)
+        assert len(specs) > 50
+        assert {s.url: signature(s) for s in specs} == \
+            {url: memo.signature for url, memo in first.cache.state.pages.items()}
 
 
 def test_an_edit_on_two_processes_keeps_the_blocks_one_process_keeps(tmp_path):
