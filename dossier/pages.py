@@ -30,7 +30,7 @@ from .deps import blocked, fingerprint, keys, rec
 from .escaping import escape_text, safe
 from .link import Dossier, role_on
 from .markdown import localize, render_portable
-from .model import Event, Person, Quote
+from .model import Event, Organization, Person, Quote, Source
 from .wikilinks import WIKILINK_RE, find_wikilinks
 from .urls import (DISCREPANCIES, INDEX, NOT_FOUND, PEOPLE, QUOTES, SEARCH, SINGLE, SOURCES,
                    STYLESHEET,
@@ -480,20 +480,57 @@ def _arg_slugs(args) -> list[str]:
 
 def plan(dossier: Dossier, stylesheet: str = "") -> list[PageSpec]:
     """Every page of the site, in a stable order."""
-    pages = [home(dossier), timeline(dossier), people_index(dossier), quotes(dossier),
-             sources_index(dossier), discrepancies(dossier), search_page(dossier),
-             not_found(dossier), single_file(dossier, stylesheet)]
-    pages += [event_page(dossier, index) for index in range(len(dossier.events))]
-    pages += [PageSpec(page_url("person", p.slug), "person.html", {"person": p}, p.name,
-                       p.summary, own(p.slug, p.summary), summary=True)
-              for p in dossier.people]
-    pages += [PageSpec(page_url("organization", o.slug), "organization.html",
-                       {"organization": o}, o.name, o.summary,
-                       own(o.slug, o.summary), summary=True) for o in dossier.organizations]
-    pages += [PageSpec(page_url("source", s.slug), "source.html", {"source": s}, s.name,
-                       f"{s.name}: what this dossier cites from it.",
-                       own(s.slug, s.description or "")) for s in dossier.sources]
+    return [*fixed_pages(dossier, stylesheet), *record_pages(dossier)]
+
+
+def fixed_pages(dossier: Dossier, stylesheet: str = "") -> list[PageSpec]:
+    """The pages every dossier has (the only ones that are streamed), in plan's order."""
+    return [home(dossier), timeline(dossier), people_index(dossier), quotes(dossier),
+            sources_index(dossier), discrepancies(dossier), search_page(dossier),
+            not_found(dossier), single_file(dossier, stylesheet)]
+
+
+def record_pages(dossier: Dossier) -> list[PageSpec]:
+    """A page per event, person, organization and source, in plan's order."""
+    pages = [event_page(dossier, index) for index in range(len(dossier.events))]
+    pages += [person_page(p) for p in dossier.people]
+    pages += [organization_page(o) for o in dossier.organizations]
+    pages += [source_page(s) for s in dossier.sources]
     return pages
+
+
+def record_page(dossier: Dossier, url: Url) -> PageSpec:
+    """The page ``record_pages`` makes at ``url``, made alone (KeyError if none)."""
+    slug = url.rpartition("/")[2].removesuffix(".html")
+    record = dossier.entities[slug]
+    if isinstance(record, Event):
+        spec = event_page(dossier, dossier.event_index[slug])
+    elif isinstance(record, Person):
+        spec = person_page(record)
+    elif isinstance(record, Organization):
+        spec = organization_page(record)
+    else:
+        spec = source_page(record)
+    if spec.url != url:
+        raise KeyError(url)
+    return spec
+
+
+def person_page(p: Person) -> PageSpec:
+    return PageSpec(page_url("person", p.slug), "person.html", {"person": p}, p.name,
+                    p.summary, own(p.slug, p.summary), summary=True)
+
+
+def organization_page(o: Organization) -> PageSpec:
+    return PageSpec(page_url("organization", o.slug), "organization.html",
+                    {"organization": o}, o.name, o.summary, own(o.slug, o.summary),
+                    summary=True)
+
+
+def source_page(s: Source) -> PageSpec:
+    return PageSpec(page_url("source", s.slug), "source.html", {"source": s}, s.name,
+                    f"{s.name}: what this dossier cites from it.",
+                    own(s.slug, s.description or ""))
 
 
 def own(slug: str, summary: str) -> frozenset[str]:

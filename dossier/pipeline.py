@@ -18,11 +18,11 @@ from .cache import (Cache, Stamp, code_digest, load_cache, load_stamp, memo_size
 from .deps import index_signatures
 from .errors import ContentErrors, ContentProblem
 from .incremental import (EVERYTHING, State, bodies_only, changed_keys, digest, input_digests,
-                          next_state, stale_pages, valid_fragments)
+                          next_state, stale_pages, stale_urls, valid_fragments)
 from .link import Dossier, link
 from .load import Loaded, load_assets, load_content, load_templates
 from .outputs import SEARCH_INDEX, in_order, tasks
-from .pages import plan
+from .pages import fixed_pages, record_page, record_pages
 from .prepare import prepare
 from .project import Project
 from .render import PARALLEL_MIN, make_environment, render_all, splice_safe
@@ -134,7 +134,6 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     dossier = with_site_url(dossier, project.site_url, warnings)
     assets = load_assets(project.assets)
     stylesheet = assets.get("assets/style.css", b"")      # inlined in the single-file
-    specs = plan(dossier, stylesheet.decode("utf-8"))     # edition: a page's context
     inputs, kinds = input_digests(dossier, _record_digests(loaded), templates, cache.code)
     inputs["site"] = digest(f"{inputs['site']} {dossier.site.site_url}".encode())
     inputs["stylesheet"] = digest(stylesheet)             # (see bodies_only)
@@ -158,11 +157,19 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     safe = cache.splice[1] if cache.splice[:1] == (inputs["templates"],) \
         else splice_safe(templates)                       # (0.03 s: kept by digest)
     files = dict(assets)
-    urls = [spec.url for spec in specs]
+    fixed = fixed_pages(dossier, stylesheet.decode("utf-8"))  # (edition: a page's context)
+    if prose:                                             # the same pages as before: plan
+        urls = list(previous.pages)                       # only those to render again
+        planned = {spec.url: spec for spec in fixed}
+        stale = [planned.get(url) or record_page(dossier, url)
+                 for url in stale_urls(previous, changed, dropped)]
+    else:
+        specs = fixed + record_pages(dossier)
+        urls = [spec.url for spec in specs]
+        stale = stale_pages(specs, previous, changed, dropped)
     side = None
     env = make_environment(templates, early.templates)
-    memo = cache.markdown if memo_size(cache) < 8 * len(specs) + 1000 else {}
-    stale = stale_pages(specs, previous, changed, dropped, prose)
+    memo = cache.markdown if memo_size(cache) < 8 * len(urls) + 1000 else {}
     staging = stage_site(project.out, project.protected(), spans) if previous is None else None
     spool = None if staging else Spool(project.out, spans)  # large files of an update
     if changed is EVERYTHING or changed:                  # data files depend on everything:
@@ -170,14 +177,14 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
                 for task in tasks(dossier, urls, fragments)]  # as soon as made
     else:
         files.update({url: None for url in previous.files if url not in files})
-    jobs = project.jobs if len(specs) >= PARALLEL_MIN else 1  # a small site: one process
+    jobs = project.jobs if len(urls) >= PARALLEL_MIN else 1  # a small site: one process
     try:                                                  # a clean build streams into staging
         rendered, generated = render_all(env, dossier, stale, memo, fragments, jobs,
                                          progress, staging.keep if staging else None, side,
                                          (staging or spool).stream, spans, safe)
         files.update(in_order(generated or {}))
         digests = {url: (_digest(page), deps) for url, (page, deps) in rendered.items()}
-        state = next_state(inputs, kinds, previous, specs, digests,
+        state = next_state(inputs, kinds, previous, urls, stale, digests,
                            {url: previous.files[url] if data is None else _digest(data)
                             for url, data in files.items()}, indexes)
         build_id = digest(repr(sorted((u, m.digest) for u, m in state.pages.items())).encode()
@@ -203,7 +210,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
                     parsed=parsed, markdown=memo,
                     site_digest=_record_digests(loaded)["site"], stats=loaded.stats,
                     fragments=fragments or {}, splice=(inputs["templates"], safe),
-                    spliced=file_stamps(project.out, [*(spec.url for spec in specs
+                    spliced=file_stamps(project.out, [*(spec.url for spec in fixed
                                                         if spec.streamed), *state.files])
                     if kept_state else {})
     total = len(state.pages) + len(state.files)

@@ -612,20 +612,23 @@ BODY_ONLY = {
 def test_only_a_prose_edit_keeps_the_previous_index_signatures(real, monkeypatch, edit):
     """An edit to events' bodies alone, linking to the same records, cannot change any
     index entry nor any page's context: the build keeps the previous build's signatures
-    instead of taking them again, and compares no context (incremental.bodies_only);
-    any other edit takes them (and the equality test above shows the result is a clean
-    build's either way)."""
+    instead of taking them again, and plans only the pages to render again, compares no
+    context (incremental.bodies_only, stale_urls); any other edit takes them and plans
+    every page (and the equality test above shows the result is a clean build's either
+    way)."""
     from dossier import pipeline
     from dossier.project import Project
     project = Project.at(real, jobs=1)
     first = pipeline.build(project)
-    taken = []
-    original = pipeline.index_signatures
+    taken, planned = [], []
+    original, all_records = pipeline.index_signatures, pipeline.record_pages
     monkeypatch.setattr(pipeline, "index_signatures",
                         lambda dossier: taken.append(1) or original(dossier))
+    monkeypatch.setattr(pipeline, "record_pages",
+                        lambda dossier: planned.append(1) or all_records(dossier))
     EDITS[edit](real)
     second = pipeline.build(project)
-    assert taken == ([] if BODY_ONLY[edit] else [1])
+    assert taken == planned == ([] if BODY_ONLY[edit] else [1])
     if BODY_ONLY[edit]:
         assert second.cache.state.indexes == first.cache.state.indexes == \
             original(second.dossier)
@@ -662,3 +665,19 @@ def test_an_edit_on_two_processes_keeps_the_blocks_one_process_keeps(tmp_path):
                 for name in ("one", "two"))
     assert len(one) > 200 and one == two
     assert snapshot(tmp_path / "one" / "site") == snapshot(tmp_path / "two" / "site")
+
+
+def test_after_a_prose_edit_pages_are_stale_by_their_keys_or_a_lost_block():
+    """incremental.stale_urls: a page is rendered again when a key it read changed or
+    when it lost a block (its own keys leave out its blocks'), in the state's order."""
+    from dossier.incremental import PageMemo, State, stale_urls
+    pages = {"index.html": PageMemo(("all:event",), b"", "d1"),
+             "sources.html": PageMemo(("all:source",), b"", "d2"),
+             "people/a.html": PageMemo(("rec:a",), b"", "d3"),
+             "events/e.html": PageMemo(("rec:e", "rec:a"), b"", "d4")}
+    old = State({}, {}, {}, pages, {})
+    changed = {"rec:e", "all:event"}
+    assert stale_urls(old, changed) == ["index.html", "events/e.html"]
+    assert stale_urls(old, changed, {"sources.html"}) == \
+        ["index.html", "sources.html", "events/e.html"]
+    assert stale_urls(old, set(), set()) == []

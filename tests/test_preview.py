@@ -197,8 +197,9 @@ def test_a_save_during_the_rebuild_after_a_preview(real, tmp_path, previews, mon
     dev = Dev(real, background=True)
     site = dev.site
     gate = threading.Event()
-    real_plan = pipeline.plan                              # called once the content is read
-    monkeypatch.setattr(pipeline, "plan", lambda *a, **k: (gate.wait(20), real_plan(*a, **k))[1])
+    real_plan = pipeline.fixed_pages                       # called once the content is read
+    monkeypatch.setattr(pipeline, "fixed_pages",
+                        lambda *a, **k: (gate.wait(20), real_plan(*a, **k))[1])
     append_to_body(real / EVENT, "A first new paragraph.")
     poll_until(site, lambda: dev.lines("previewed in"))
     assert site.busy()                                     # held at the gate

@@ -70,13 +70,14 @@ def test_a_streamed_page_is_exactly_the_page_rendered_whole(real):
     from dossier import pipeline, render
     from dossier.load import load_templates
     from dossier.project import Project
+    from dossier.pages import plan
     from dossier.write import Sink
     project = Project.at(Path(real), jobs=1)
     dossier, _, _, _ = pipeline.compile_dossier(project)
     templates = load_templates(project.templates)
     assert render.splice_safe(templates)
     env = make_environment(templates)
-    streamed = [spec for spec in pipeline.plan(dossier, "") if spec.streamed]
+    streamed = [spec for spec in plan(dossier, "") if spec.streamed]
     assert {spec.url for spec in streamed} >= {"dossier.html", "timeline.html", "quotes.html"}
     for spec in streamed:
         whole, deps = render.render_page(env, dossier, spec, {})
@@ -229,12 +230,12 @@ def test_the_timeline_filters_are_made_when_the_page_reads_them(real):
     from pathlib import Path
     from dossier import pipeline
     from dossier.load import load_templates
-    from dossier.pages import Later
+    from dossier.pages import Later, plan
     from dossier.project import Project
     from dossier.render import render_page
     project = Project.at(Path(real), jobs=1)
     dossier, _, _, _ = pipeline.compile_dossier(project)
-    spec = next(s for s in pipeline.plan(dossier, "") if s.url == "timeline.html")
+    spec = next(s for s in plan(dossier, "") if s.url == "timeline.html")
     filters = spec.context["filters"]
     assert isinstance(filters, Later) and filters._made is None
     html, _ = render_page(make_environment(load_templates(project.templates)), dossier, spec, {})
@@ -306,3 +307,24 @@ def test_plain_text_is_kept_per_dossier_and_records_the_same_reads(real):
     assert plain(TrackedDossier(dossier, deps), "no links", keep=False) == "no links"
     assert "no links" not in dossier.plains and deps == set()
     assert replace(dossier, site=dossier.site).plains == {}
+
+
+def test_a_record_page_planned_alone_is_the_one_the_plan_makes(real):
+    """After a prose edit the build plans only the pages it renders again
+    (pages.record_page, by URL): each is the spec the whole plan makes."""
+    from pathlib import Path
+    from dossier import pipeline
+    from dossier.pages import fixed_pages, plan, record_page, record_pages
+    from dossier.project import Project
+    dossier, _, _, _ = pipeline.compile_dossier(Project.at(Path(real), jobs=1))
+    whole, fixed, records = plan(dossier, "css"), fixed_pages(dossier, "css"), \
+        record_pages(dossier)
+    assert [spec.url for spec in whole] == [spec.url for spec in fixed + records]
+    assert whole[len(fixed):] == records
+    assert len(records) == len(dossier.entities) > 40
+    for spec in records:
+        assert record_page(dossier, spec.url) == spec
+    assert not any(spec.streamed for spec in records)
+    for url in ("events/nobody.html", f"people/{dossier.events[0].slug}.html"):
+        with pytest.raises(KeyError):
+            record_page(dossier, url)
