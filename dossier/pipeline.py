@@ -22,7 +22,7 @@ from .incremental import (EVERYTHING, State, bodies_only, changed_keys, digest, 
 from .link import Dossier, link
 from .load import Loaded, load_assets, load_content, load_templates
 from .outputs import SEARCH_INDEX, in_order, tasks
-from .pages import fixed_pages, record_page, record_pages
+from .pages import PageSpec, fixed_pages, record_page, record_pages
 from .prepare import prepare
 from .project import Project
 from .render import PARALLEL_MIN, make_environment, render_all, splice_safe
@@ -133,10 +133,10 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
                                                           early.stats, now)
     dossier = with_site_url(dossier, project.site_url, warnings)
     assets = load_assets(project.assets)
-    stylesheet = assets.get("assets/style.css", b"")      # inlined in the single-file
+    stylesheet = assets.get("assets/style.css", b"")      # the single-file edition's
     inputs, kinds = input_digests(dossier, _record_digests(loaded), templates, cache.code)
     inputs["site"] = digest(f"{inputs['site']} {dossier.site.site_url}".encode())
-    inputs["stylesheet"] = digest(stylesheet)             # (see bodies_only)
+    inputs["stylesheet"] = digest(stylesheet)             # context (see bodies_only)
     kept_state = use_cache or kept                        # someone reads the next state
     parsed = {record.digest: record for record in outcomes}
     previous = _usable_state(cache, project)
@@ -157,16 +157,8 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     safe = cache.splice[1] if cache.splice[:1] == (inputs["templates"],) \
         else splice_safe(templates)                       # (0.03 s: kept by digest)
     files = dict(assets)
-    fixed = fixed_pages(dossier, stylesheet.decode("utf-8"))  # (edition: a page's context)
-    if prose:                                             # the same pages as before: plan
-        urls = list(previous.pages)                       # only those to render again
-        planned = {spec.url: spec for spec in fixed}
-        stale = [planned.get(url) or record_page(dossier, url)
-                 for url in stale_urls(previous, changed, dropped)]
-    else:
-        specs = fixed + record_pages(dossier)
-        urls = [spec.url for spec in specs]
-        stale = stale_pages(specs, previous, changed, dropped)
+    fixed, urls, stale = _planned(dossier, stylesheet.decode("utf-8"), previous, changed,
+                                  dropped, prose)
     side = None
     env = make_environment(templates, early.templates)
     memo = cache.markdown if memo_size(cache) < 8 * len(urls) + 1000 else {}
@@ -226,6 +218,21 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     return BuildReport(len(written), len(rendered), total, removed, tuple(warnings),
                        time.perf_counter() - started, dossier, cache, tuple(written),
                        _size(files.get(SEARCH_INDEX)), counts)
+
+
+def _planned(dossier: Dossier, stylesheet: str, previous: State | None, changed, dropped,
+             prose: bool) -> tuple[list[PageSpec], list[Url], list[PageSpec]]:
+    """(the pages every dossier has, every page's URL, the pages to render). After a prose
+    edit (bodies_only) the site has the pages it had, each given the context it had, and
+    only those to render again are planned (stale_urls, record_page); otherwise every
+    page is, and compared with the previous build's (stale_pages)."""
+    fixed = fixed_pages(dossier, stylesheet)
+    if prose:
+        planned = {spec.url: spec for spec in fixed}
+        return fixed, list(previous.pages), [planned.get(url) or record_page(dossier, url)
+                                             for url in stale_urls(previous, changed, dropped)]
+    specs = fixed + record_pages(dossier)
+    return fixed, [spec.url for spec in specs], stale_pages(specs, previous, changed, dropped)
 
 
 def _unchanged(stamp, fingerprint: str, project: Project) -> bool:
