@@ -348,13 +348,14 @@ class Here:
     def network(self):
         """The relationship map and, as its text alternative, every pair with its events.
 
-        Kept in the memo while who takes part in which event, and the names, kinds and
-        countries of everyone, are unchanged."""
+        Kept in the memo while who takes part in which event (in the timeline's order), and
+        the names, kinds and countries of everyone, are unchanged: the map shows no event
+        (an event's title is read afresh for the list, from the events the memo names)."""
         self.deps.update({"all:event", "all:person", "all:organization"})
         dossier = self.dossier
         signature = fingerprint((
-            tuple((e.slug, e.title, tuple(p.ref.slug for p in e.participants))
-                  for e in dossier.events),
+            tuple([(e.slug, tuple([p.ref.slug for p in e.participants]))
+                   for e in dossier.events]),
             tuple((r.slug, r.name, r.country) for r in (*dossier.people, *dossier.organizations))))
         key = ("network", self.base)
         hit = self.memo.get(key)

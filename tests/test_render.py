@@ -328,3 +328,39 @@ def test_a_record_page_planned_alone_is_the_one_the_plan_makes(real):
     for url in ("events/nobody.html", f"people/{dossier.events[0].slug}.html"):
         with pytest.raises(KeyError):
             record_page(dossier, url)
+
+
+def test_the_relationship_map_is_kept_while_who_appears_with_whom_is_unchanged(real):
+    """The map shows people, organizations and how many events they share, never an
+    event: an event's new title or body keeps it (the list under it reads the new
+    title), a participant added or a name changed draws it again."""
+    from dataclasses import replace
+    from pathlib import Path
+    from dossier import pipeline
+    from dossier.model import Participant, Ref
+    from dossier.pages import Here
+    from dossier.project import Project
+    dossier, _, _, _ = pipeline.compile_dossier(Project.at(Path(real), jobs=1))
+    memo = {}
+    svg, pairs, count = Here(dossier, "people.html", memo=memo).network()
+    assert pairs and count
+    (key, (value, fingerprint)), = memo.items()
+    memo[key] = (("kept", *value[1:]), fingerprint)
+    shared = next(iter(pairs.values()))[0]
+
+    def edited(**changes):
+        event = replace(shared, **changes)
+        return replace(dossier, events=tuple(event if e is shared else e for e in dossier.events),
+                       entities={**dossier.entities, shared.slug: event})
+    retitled = edited(title="A title never seen")
+    svg, pairs, _ = Here(retitled, "people.html", memo=memo).network()
+    assert str(svg) == "kept"
+    assert any(e.title == "A title never seen" for events in pairs.values() for e in events)
+    other = next(p for p in dossier.people if p.slug not in {x.ref.slug for x in shared.participants})
+    joined = edited(participants=(*shared.participants,
+                                  Participant(Ref(other.slug, "participants", None), None)))
+    assert str(Here(joined, "people.html", memo=memo).network()[0]) != "kept"
+    memo[key] = (("kept", *value[1:]), fingerprint)
+    renamed = replace(dossier, people=tuple(replace(p, name=p.name + " Jr.")
+                                            for p in dossier.people))
+    assert str(Here(renamed, "people.html", memo=memo).network()[0]) != "kept"
