@@ -78,8 +78,8 @@ def _ticks(scale: _Scale, height: float) -> list[str]:
     return out
 
 
-def _mark(here, event: Event, scale: _Scale, y: float) -> str:
-    first, last = span(event)
+def _mark(here, event: Event, scale: _Scale, y: float, days: tuple[int, int]) -> str:
+    first, last = days
     when = event.when
     label = escape(f"{event.title} ({when.human()})", quote=True)
     uncertain = when.qualifier is not None
@@ -111,12 +111,14 @@ def timeline_svg(here, dossier: Dossier, events: list[Event], caption: str,
     lanes = [(slug, name) for slug, name in tracks if slug in used]
     if any(e.track not in {s for s, _ in tracks} for e in events):
         lanes.append((None, "Other"))
-    first = domain[0] if domain else min(span(e)[0] for e in events)
-    last = domain[1] if domain else max(span(e)[1] for e in events)
+    # each event's span taken once, not five times (0.06 s of a 10,000-event chart)
+    spans = {e.slug: span(e) for e in events}
+    first = domain[0] if domain else min(days[0] for days in spans.values())
+    last = domain[1] if domain else max(days[1] for days in spans.values())
     pad = max(1, (last - first) // 60)
     scale = _Scale(first - pad, last + pad, LABEL, WIDTH - 16)
     lane_of = {slug: i for i, (slug, _) in enumerate(lanes)}
-    rows = _pack(events, scale, lambda e: lane_of.get(e.track, lane_of.get(None, 0)))
+    rows = _pack(events, spans, scale, lambda e: lane_of.get(e.track, lane_of.get(None, 0)))
     heights = [max((row for lane, row in rows.values() if lane == i), default=0) + 1
                for i in range(len(lanes))]
     tops = [TOP + sum(ROW * h + GAP for h in heights[:i]) for i in range(len(lanes))]
@@ -128,7 +130,8 @@ def timeline_svg(here, dossier: Dossier, events: list[Event], caption: str,
                      f'<text class="lane-label" x="8" y="{y + 4}">{escape(name)}</text>')
     for event in events:
         lane, row = rows[event.slug]
-        parts.append(_mark(here, event, scale, tops[lane] + ROW * row + ROW / 2 + 2))
+        parts.append(_mark(here, event, scale, tops[lane] + ROW * row + ROW / 2 + 2,
+                           spans[event.slug]))
     title = escape(caption)
     return Markup(
         f'<svg class="chart timeline-chart" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" '
@@ -136,12 +139,14 @@ def timeline_svg(here, dossier: Dossier, events: list[Event], caption: str,
         f'{"".join(parts)}</svg>')
 
 
-def _pack(events: list[Event], scale: _Scale, lane_of) -> dict[str, tuple[int, int]]:
-    """Lane and sub-row of each event, so that marks in one lane never overlap."""
+def _pack(events: list[Event], spans: dict[str, tuple[int, int]], scale: _Scale,
+          lane_of) -> dict[str, tuple[int, int]]:
+    """Lane and sub-row of each event, so that marks in one lane never overlap
+    (``spans``: each event's ``span``, by slug)."""
     ends: dict[int, list[float]] = defaultdict(list)
     placed = {}
-    for event in sorted(events, key=lambda e: (span(e)[0], e.slug)):
-        first, last = span(event)
+    for event in sorted(events, key=lambda e: (spans[e.slug][0], e.slug)):
+        first, last = spans[event.slug]
         if event.when.qualifier == "before":
             x1, x2 = scale.left, scale(first) + 6
         elif event.when.qualifier == "after":
