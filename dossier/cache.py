@@ -70,7 +70,6 @@ class Cache:
     copied only from a file still so (write.file_stamps)."""
     splice: tuple = ()
     """(templates' digest, render.splice_safe of them)."""
-    """Pieces of pages and data files -> (text, dependency keys), valid for ``state``."""
     stored: dict = field(default_factory=dict, repr=False)
     """("parsed", shard) -> the records read from that shard file (see SHARDED):
     unchanged shards are not written again (not saved itself)."""

@@ -156,8 +156,8 @@ class Here:
         """``here.cached(macro, item)`` for every item, joined: one call from the template
         for a whole list (a call from Jinja costs more than the lookup it makes)."""
         if not self.splice:
-            plain = self._plain
-            return safe("".join([plain(macro, (item,)) for item in items]))
+            whole = self._whole
+            return safe("".join([whole(macro, (item,)) for item in items]))
         return self._placeholder(self._blocks(macro.name, macro, items, b""))
 
     def cached(self, macro, *args) -> Markup:
@@ -179,7 +179,7 @@ class Here:
         ``fragments``) makes the same pieces, so that its files have the same digests
         (see write.Sink)."""
         if not self.splice:
-            return safe(self._plain(macro, args))
+            return safe(self._whole(macro, args))
         return self._placeholder([self._piece(macro.name, macro, args)])
 
     PLACEHOLDER = "\x00" + secrets.token_hex(8) + "-"
@@ -195,7 +195,9 @@ class Here:
         self.placed[number] = chunks
         return safe(f"{self.PLACEHOLDER}{number}\x00")
 
-    def _plain(self, make, args: tuple) -> str:
+    def _whole(self, make, args: tuple) -> str:
+        """``make(*args)`` as a string, for a template that gets lists whole (no splice),
+        its records' keys recorded in the page's."""
         self.deps.update([rec(slug) for slug in _arg_slugs(args)])
         return str(make(*args))
 
@@ -284,7 +286,7 @@ class Here:
             self.deps.add("all:event")
             node = lambda q: structured.safe_json(structured.quotation(self, q))  # noqa: E731
             if not self.splice:
-                return structured.script_of([self._plain(node, (q,))
+                return structured.script_of([self._whole(node, (q,))
                                              for q in self.dossier.quotes])
             return structured.script_of([self._placeholder(
                 self._blocks("jsonld-quote", node, self.dossier.quotes, b","))])
@@ -674,7 +676,7 @@ def plain(dossier: Dossier, markdown_text: str, keep: bool = True) -> str:
     memo = dossier.plains if keep else {}
     found = memo.get(markdown_text)
     if found is None:
-        found = memo[markdown_text] = _plain(dossier, markdown_text)
+        found = memo[markdown_text] = _plain_text(dossier, markdown_text)
     elif found[1]:
         entities = dossier.entities
         for slug in found[1]:
@@ -682,7 +684,7 @@ def plain(dossier: Dossier, markdown_text: str, keep: bool = True) -> str:
     return found[0]
 
 
-def _plain(dossier: Dossier, markdown_text: str) -> tuple[str, tuple[str, ...]]:
+def _plain_text(dossier: Dossier, markdown_text: str) -> tuple[str, tuple[str, ...]]:
     """(``plain``'s text, the slugs of the links without a label, looked up)."""
     looked: list[str] = []
     if "[[" not in markdown_text:

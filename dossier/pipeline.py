@@ -134,7 +134,8 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     dossier = with_site_url(dossier, project.site_url, warnings)
     assets = load_assets(project.assets)
     stylesheet = assets.get("assets/style.css", b"")      # the single-file edition's
-    inputs, kinds = input_digests(dossier, _record_digests(loaded), templates, cache.code)
+    record_digests = _record_digests(loaded)
+    inputs, kinds = input_digests(dossier, record_digests, templates, cache.code)
     inputs["site"] = digest(f"{inputs['site']} {dossier.site.site_url}".encode())
     inputs["stylesheet"] = digest(stylesheet)             # context (see bodies_only)
     kept_state = use_cache or kept                        # someone reads the next state
@@ -200,7 +201,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
         fragments.update(spans)                           # their pieces where they are now
     cache = replace(cache, out=str(project.out.resolve()), build_id=build_id, state=state,
                     parsed=parsed, markdown=memo,
-                    site_digest=_record_digests(loaded)["site"], stats=loaded.stats,
+                    site_digest=record_digests["site"], stats=loaded.stats,
                     fragments=fragments or {}, splice=(inputs["templates"], safe),
                     spliced=file_stamps(project.out, [*(spec.url for spec in fixed
                                                         if spec.streamed), *state.files])

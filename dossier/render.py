@@ -126,10 +126,9 @@ def _compile(templates: dict[str, str], bytecode_cache) -> jinja2.Environment:
 def splice_safe(templates: dict[str, str]) -> bool:
     """True when every ``here.each(...)``, ``here.cached(...)`` and ``here.jsonld(...)``
     (Here.SPLICING) in the templates is written as it is: alone in a ``{{ }}``, outside
-    any macro, ``{% call %}``,
-    ``{% filter %}`` or ``{% set %}`` block, and no block or include that could hold one
-    is rendered into one of those (nor through ``self`` or ``super()``, unless written
-    as it is), and ``here`` itself is never handed around.
+    any macro, ``{% call %}``, ``{% filter %}`` or ``{% set %}`` block, and no block or
+    include that could hold one is rendered into one of those (nor through ``self`` or
+    ``super()``, unless written as it is), and ``here`` itself is never handed around.
 
     What those calls return is then a placeholder that stream_page replaces by the
     blocks as it writes the page (Here.cached); a template that filters, keeps or
@@ -392,9 +391,9 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     (a fixed split left one 3 to 5 s behind at 10,000 events: the worker's copy-on-write
     faults make its pages slower, by how much depends on the machine's load). When the
     queue is empty the worker sends back what it made, with the Markdown it rendered and
-    the spans of the blocks it wrote, and starts on the side tasks, while the parent renders the single-file
-    edition, which holds every record's Markdown: rendered last, with the worker's
-    Markdown in the memo, no text is rendered twice. The parent then takes side tasks
+    the spans of the blocks it wrote, and starts on the side tasks, while the parent
+    renders the single-file edition, which holds every record's Markdown: rendered
+    last, with the worker's Markdown in the memo, no text is rendered twice. The parent then takes side tasks
     from the same shared queue (the single-file edition and the two largest data files
     each take 1.3-2.4 s at 10,000 events: left to one process each, one waited a second
     for the other). With fewer pages than PARALLEL_MIN but data files to make (an edit),
