@@ -25,17 +25,21 @@ LISTS = {"events": "event", "people": "person", "organizations": "organization",
          "sources": "source", "quotes": "event", "conflicts": "event"}
 
 
-def rec(slug: str) -> str:
-    """``rec:<slug>``, one interned string per slug: a build records half a million of
-    them at 10,000 events, and one made anew each time had to be hashed, and interned
-    by ``keys``, again."""
-    key = _RECS.get(slug)
-    if key is None:
-        key = _RECS[slug] = sys.intern(f"rec:{slug}")
-    return key
+class _Recs(dict):
+    """``rec:<slug>`` by slug, each made once, interned, the first time it is asked for."""
+
+    __slots__ = ()
+
+    def __missing__(self, slug: str) -> str:
+        key = self[slug] = sys.intern(f"rec:{slug}")
+        return key
 
 
-_RECS: dict[str, str] = {}
+rec = _Recs().__getitem__
+"""``rec(slug)``: ``rec:<slug>``, one interned string per slug. A build records two
+million of them at 10,000 events: one made anew each time had to be hashed, and interned
+by ``keys``, again; and a lookup through a Python function took a quarter of a second
+of its frames. This is the dict's own lookup (its ``__missing__`` makes a new one)."""
 
 
 def keys(deps) -> tuple[str, ...]:
@@ -62,13 +66,18 @@ def value_slugs(value) -> Iterable[str]:
 class TrackedIndex:
     """A read-only view of one Dossier index that records what it hands out."""
 
-    def __init__(self, name: str, index: dict, deps: set[str]):
-        self.name, self.index, self.deps = name, index, deps
+    def __init__(self, name: str, index: dict, deps: set[str], reads: dict):
+        self.name, self.index, self.deps, self.reads = name, index, deps, reads
 
     def get(self, key, default=()):
-        self.deps.add(f"idx:{self.name}:{key}")
+        read = self.reads.get((self.name, key))
+        if read is None:                          # the entry's key, and its records'
+            read = self.reads[self.name, key] = (f"idx:{self.name}:{key}", *{
+                rec(slug) for slug in value_slugs(self.index.get(key, ()))})
+        self.deps.update(read)
         value = self.index.get(key, default)
-        self.deps.update(rec(slug) for slug in value_slugs(value))
+        if value is default and default:          # no such entry: what it shows instead
+            self.deps.update(rec(slug) for slug in value_slugs(default))
         return value
 
     def __getitem__(self, key):
@@ -119,7 +128,7 @@ class TrackedDossier:
     def __getattr__(self, name: str):
         value = getattr(self._dossier, name)
         if name in INDEXES:
-            return TrackedIndex(name, value, self._deps)
+            return TrackedIndex(name, value, self._deps, self._dossier.reads)
         if name == "entities":
             return TrackedEntities(value, self._deps)
         if name in LISTS:

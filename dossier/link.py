@@ -89,6 +89,10 @@ class Dossier:
     plains: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict, init=False,
                                                            compare=False, repr=False)
     """Markdown text -> pages.plain of it, with the links it looked up (see there)."""
+    reads: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict, init=False,
+                                                         compare=False, repr=False)
+    """(index, key) -> the dependency keys a read of that entry leaves (deps.TrackedIndex):
+    its own and those of the records it shows, made once per dossier."""
 
     # Slug(...) is left out of these lookups: a NewType is a call that returns its
     # argument, and templates ask for kinds and names two million times at 10k events.

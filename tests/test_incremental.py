@@ -681,3 +681,32 @@ def test_after_a_prose_edit_pages_are_stale_by_their_keys_or_a_lost_block():
     assert stale_urls(old, changed, {"sources.html"}) == \
         ["index.html", "sources.html", "events/e.html"]
     assert stale_urls(old, set(), set()) == []
+
+
+def test_every_read_of_an_index_entry_records_it_and_the_records_it_shows():
+    """Pages share the reads of an index entry (Dossier.reads): a second page reading
+    it records the same keys as the first, a missing entry records its own key (and the
+    records of the default it falls back to), and another dossier keeps its own reads."""
+    from dataclasses import replace
+    from dossier.deps import TrackedDossier, rec
+    from dossier.pipeline import compile_dossier
+    from dossier.project import Project
+    dossier = compile_dossier(Project.at(REPO))[0]
+    person = "betssy-chavez"
+    shown = {rec(event.slug) for event, _ in dossier.events_of[person]}
+    assert shown
+    for _ in range(2):                                # the second read is the memo's
+        deps: set[str] = set()
+        assert TrackedDossier(dossier, deps).events_of.get(person) == dossier.events_of[person]
+        assert deps == {f"idx:events_of:{person}"} | shown
+    deps = set()
+    default = ((dossier.events[0], None),)
+    assert TrackedDossier(dossier, deps).events_of.get("no-such-record", default) == default
+    assert deps == {"idx:events_of:no-such-record", rec(dossier.events[0].slug)}
+    deps = set()
+    assert TrackedDossier(dossier, deps).events_of.get("no-such-record") == ()
+    assert deps == {"idx:events_of:no-such-record"}
+    other = replace(dossier, events_of={person: dossier.events_of[person][:1]})
+    deps = set()
+    TrackedDossier(other, deps).events_of.get(person)
+    assert deps == {f"idx:events_of:{person}", rec(dossier.events_of[person][0][0].slug)}
