@@ -18,7 +18,7 @@ from .cache import (Cache, Stamp, code_digest, load_cache, load_stamp, memo_size
 from .deps import index_signatures
 from .errors import ContentErrors, ContentProblem
 from .incremental import (EVERYTHING, State, bodies_only, changed_keys, digest, input_digests,
-                          next_state, stale_pages, stale_urls, valid_fragments)
+                          next_state, same_pages, stale_pages, stale_urls, valid_fragments)
 from .link import Dossier, link
 from .load import Loaded, load_assets, load_content, load_templates
 from .outputs import SEARCH_INDEX, in_order, tasks
@@ -149,6 +149,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     else:
         indexes = index_signatures(dossier)               # (0.07 s at 10,000 events)
     changed = changed_keys(previous, inputs, kinds, indexes)
+    same = kept_state and (prose or same_pages(previous, inputs, kinds, changed))
     fragments = spans = None                              # pieces: none kept (--no-cache)
     dropped: set[Url] = set()                             # files that lost pieces
     if kept_state:                                        # pieces nothing changed under,
@@ -159,7 +160,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
         else splice_safe(templates)                       # (0.03 s: kept by digest)
     files = dict(assets)
     fixed, urls, stale = _planned(dossier, stylesheet.decode("utf-8"), previous, changed,
-                                  dropped, prose)
+                                  dropped, same)
     side = None
     env = make_environment(templates, early.templates)
     memo = cache.markdown if memo_size(cache) < 8 * len(urls) + 1000 else {}
@@ -222,16 +223,17 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
 
 
 def _planned(dossier: Dossier, stylesheet: str, previous: State | None, changed, dropped,
-             prose: bool) -> tuple[list[PageSpec], list[Url], list[PageSpec]]:
-    """(the pages every dossier has, every page's URL, the pages to render). After a prose
-    edit (bodies_only) the site has the pages it had, each given the context it had, and
-    only those to render again are planned (stale_urls, record_page); otherwise every
-    page is, and compared with the previous build's (stale_pages)."""
+             same: bool) -> tuple[list[PageSpec], list[Url], list[PageSpec]]:
+    """(the pages every dossier has, every page's URL, the pages to render). When the
+    site has the pages it had (same_pages: a prose edit, or one of an event's title or
+    people), only the record pages to render again are planned (stale_urls, record_page);
+    otherwise every page is, and compared with the previous build's (stale_pages)."""
     fixed = fixed_pages(dossier, stylesheet)
-    if prose:
-        planned = {spec.url: spec for spec in fixed}
-        return fixed, list(previous.pages), [planned.get(url) or record_page(dossier, url)
-                                             for url in stale_urls(previous, changed, dropped)]
+    if same:
+        ours = {spec.url for spec in fixed}
+        return fixed, list(previous.pages), stale_pages(fixed, previous, changed, dropped) + [
+            record_page(dossier, url) for url in stale_urls(previous, changed, dropped)
+            if url not in ours]
     specs = fixed + record_pages(dossier)
     return fixed, [spec.url for spec in specs], stale_pages(specs, previous, changed, dropped)
 

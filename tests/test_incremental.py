@@ -42,6 +42,7 @@ EDITS = {
     "quote edited": lambda r: replace_in(r / EV, 'occasion: after the vote in Congress', 'occasion: after the vote'),
     "wikilink added": lambda r: replace_in(r / EV, "persona non grata: 63", "persona non grata ([[pacific-alliance]]): 63"),
     "profile": lambda r: replace_in(r / "content/people/hugo-de-zela.yaml", "name: Hugo de Zela", "name: Hugo de Zela Martínez"),
+    "profile renamed, sorted elsewhere": lambda r: replace_in(r / "content/people/hugo-de-zela.yaml", "name: Hugo de Zela", "name: Aaron Hugo de Zela"),
     "position": lambda r: replace_in(r / "content/people/karla-ornela.yaml", "in_office: 2025-11", "start: 2025-01"),
     "organization": lambda r: replace_in(r / "content/organizations/morena.yaml", "name: MORENA", "name: Morena"),
     "source": lambda r: replace_in(r / "content/sources/reuters.yaml", "name: Reuters", "name: Reuters news agency"),
@@ -594,29 +595,38 @@ def test_the_memo_lists_what_was_set_not_what_was_read(real):
     assert memo.made == [key, ("new", "text")] and memo[key] == ("redrawn", signature)
 
 
-BODY_ONLY = {
-    "event body": True,
-    "wikilink added": False,                      # the body links to another record
-    "event title": False,
-    "quote edited": False,
-    "profile": False,
-    "file added": False,
-    "file deleted": False,
-    "dossier.yaml": False,
-    "asset": False,                               # the single-file edition inlines it
-    "event body and stylesheet": False,
+PLANNED = {                                       # (index signatures taken, every page planned)
+    "event body": (False, False),                 # prose: neither
+    "wikilink added": (True, False),              # the body links to another record
+    "event title": (True, False),                 # the same pages, in the same order
+    "quote edited": (True, False),
+    "participant added": (True, False),
+    "event date moves it in the timeline": (True, True),  # events in another order
+    "profile": (True, False),                     # a new name, in the same place
+    "profile renamed, sorted elsewhere": (True, True),  # people in another order
+    "source": (True, False),                      # a new name, in the same place
+    "file added": (True, True),
+    "file deleted": (True, True),
+    "dossier.yaml": (True, True),                 # a new site: every page
+    "asset": (True, False),                       # the single-file edition inlines it
+    "event body and stylesheet": (True, False),
 }
 
 
-@pytest.mark.parametrize("edit", sorted(BODY_ONLY))
-def test_only_a_prose_edit_keeps_the_previous_index_signatures(real, monkeypatch, edit):
+@pytest.mark.parametrize("edit", sorted(PLANNED))
+def test_only_an_edit_that_keeps_the_pages_plans_only_those_to_render(real, monkeypatch,
+                                                                      edit):
     """An edit to events' bodies alone, linking to the same records, cannot change any
-    index entry nor any page's context: the build keeps the previous build's signatures
-    instead of taking them again, and plans only the pages to render again, compares no
-    context (incremental.bodies_only, stale_urls); any other edit takes them and plans
-    every page (and the equality test above shows the result is a clean build's either
-    way)."""
+    index entry nor any page's context: the build keeps the previous build's index
+    signatures instead of taking them again (incremental.bodies_only). An edit that
+    leaves the site the same pages in the same order (incremental.same_pages) plans only
+    the pages to render again (stale_urls); any other edit plans every page and compares
+    their contexts. Either way every page keeps the context it had, unless it is planned
+    again, and the result is a clean build's (the equality test above)."""
     from dossier import pipeline
+    from dossier.incremental import signature
+    from dossier.load import load_assets
+    from dossier.pages import plan
     from dossier.project import Project
     project = Project.at(real, jobs=1)
     first = pipeline.build(project)
@@ -628,19 +638,16 @@ def test_only_a_prose_edit_keeps_the_previous_index_signatures(real, monkeypatch
                         lambda dossier: planned.append(1) or all_records(dossier))
     EDITS[edit](real)
     second = pipeline.build(project)
-    assert taken == planned == ([] if BODY_ONLY[edit] else [1])
-    if BODY_ONLY[edit]:
-        assert second.cache.state.indexes == first.cache.state.indexes == \
-            original(second.dossier)
-        # nor any page's context: stale_pages does not compare them after such an edit
-        from dossier.incremental import signature
-        from dossier.load import load_assets
-        from dossier.pages import plan
-        style = load_assets(real / "assets")["assets/style.css"].decode("utf-8")
-        specs = plan(second.dossier, style)
-        assert len(specs) > 50
-        assert {s.url: signature(s) for s in specs} == \
-            {url: memo.signature for url, memo in first.cache.state.pages.items()}
+    assert (taken == [1], planned == [1]) == PLANNED[edit]
+    assert second.cache.state.indexes == original(second.dossier)
+    if not PLANNED[edit][0]:
+        assert second.cache.state.indexes == first.cache.state.indexes
+    style = load_assets(real / "assets")["assets/style.css"].decode("utf-8")
+    specs = plan(second.dossier, style)
+    assert len(specs) > 50
+    assert list(second.cache.state.pages) == [spec.url for spec in specs]
+    assert {s.url: signature(s) for s in specs} == \
+        {url: memo.signature for url, memo in second.cache.state.pages.items()}
 
 
 def test_an_edit_on_two_processes_keeps_the_blocks_one_process_keeps(tmp_path):
