@@ -10,6 +10,7 @@ with whom. Every mark links to its page and carries an accessible name.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 from datetime import date
 from html import escape
@@ -78,10 +79,35 @@ def _ticks(scale: _Scale, height: float) -> list[str]:
     return out
 
 
+def _label(event: Event) -> str:
+    """What names an event's mark: its title and date (its aria-label and tooltip)."""
+    return escape(f"{event.title} ({event.when.human()})", quote=True)
+
+
+def _head(href: str, slug: str, label: str) -> str:
+    """The start of an event's mark, up to its shape: its link and its name."""
+    return f'<a href="{href}" aria-label="{label}" data-event="{slug}"><title>{label}</title>'
+
+
+_HEAD = re.compile('<a href="([^"]*)" aria-label="([^"]*)" data-event="([^"]*)"><title>[^<]*</title>')
+
+
+def retitled(svg: str, entities: dict) -> str:
+    """A chart timeline_svg drew, as it would draw it now that some of its events have
+    new titles (and nothing else new: the same dates, tracks and order): each mark named
+    afresh (``entities``: the events by slug). A title edit at 10,000 events then redraws
+    no chart (0.13-0.16 s each)."""
+    def head(match: re.Match) -> str:
+        href, label, slug = match.groups()
+        now = _label(entities[slug])
+        return match.group() if now == label else _head(href, slug, now)
+    return _HEAD.sub(head, svg)
+
+
 def _mark(here, event: Event, scale: _Scale, y: float, days: tuple[int, int]) -> str:
     first, last = days
     when = event.when
-    label = escape(f"{event.title} ({when.human()})", quote=True)
+    label = _label(event)
     uncertain = when.qualifier is not None
     x1 = scale(first)
     if when.qualifier == "before":
@@ -97,8 +123,7 @@ def _mark(here, event: Event, scale: _Scale, y: float, days: tuple[int, int]) ->
         width = max(scale(last + 1) - x1, 4)
         css = "mark span uncertain" if uncertain else "mark span"
         shape = f'<rect class="{css}" x="{x1}" y="{y - 6}" width="{round(width, 1)}" height="12" rx="2"/>'
-    return (f'<a href="{escape(here.ref(event.slug), quote=True)}" aria-label="{label}" '
-            f'data-event="{event.slug}"><title>{label}</title>{shape}</a>')
+    return f'{_head(escape(here.ref(event.slug), quote=True), event.slug, label)}{shape}</a>'
 
 
 def timeline_svg(here, dossier: Dossier, events: list[Event], caption: str,

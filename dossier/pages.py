@@ -313,20 +313,26 @@ class Here:
     def timeline_charts(self) -> list[tuple[str, Markup]]:
         """The overview chart, and a close-up of the busiest month when there is one.
 
-        Kept in the memo while the events' slugs, titles, dates and tracks are unchanged
-        (a body edit does not redraw a 10,000-event chart), under the fingerprint of those:
-        the values themselves were 11 MB read back from the cache on every edit."""
+        Kept in the memo while the events' slugs, dates and tracks are unchanged (a body
+        edit does not redraw a 10,000-event chart), under the fingerprint of those (the
+        values themselves were 11 MB read back from the cache on every edit) and of the
+        events' titles: after a title edit, the marks are named afresh (charts.retitled)."""
         self.deps.add("all:event")
         events = self.dossier.events
-        signature = fingerprint((repr(self.dossier.site.tracks),
-                                 tuple([(e.slug, e.title, _when(e.when), e.track)
-                                        for e in events])))
+        layout = fingerprint((repr(self.dossier.site.tracks),
+                              tuple([(e.slug, _when(e.when), e.track) for e in events])))
+        titles = fingerprint(tuple([e.title for e in events]))
         key = ("timeline-charts", self.base)
         hit = self.memo.get(key)
-        if hit is not None and hit[1] == signature:
+        if hit is not None and hit[1] == (layout, titles):
             return [(caption, Markup(svg)) for caption, svg in hit[0]]
-        charts = self._timeline_charts(list(events))
-        self.memo[key] = ([(caption, str(svg)) for caption, svg in charts], signature)
+        if hit is not None and hit[1][0] == layout:
+            entities = self.dossier.entities
+            charts = [(caption, Markup(charts_.retitled(svg, entities)))
+                      for caption, svg in hit[0]]
+        else:
+            charts = self._timeline_charts(list(events))
+        self.memo[key] = ([(caption, str(svg)) for caption, svg in charts], (layout, titles))
         return charts
 
     def _timeline_charts(self, events: list[Event]) -> list[tuple[str, Markup]]:

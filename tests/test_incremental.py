@@ -717,3 +717,30 @@ def test_every_read_of_an_index_entry_records_it_and_the_records_it_shows():
     deps = set()
     TrackedDossier(other, deps).events_of.get(person)
     assert deps == {f"idx:events_of:{person}", rec(dossier.events_of[person][0][0].slug)}
+
+
+def test_a_title_edit_names_the_chart_marks_afresh_without_drawing_the_charts(
+        real, tmp_path, monkeypatch):
+    """The timeline charts are kept while the events' dates, tracks and order are: after
+    a title edit (with characters that must be escaped) their marks are named afresh
+    (charts.retitled), none is drawn again, and the site is a clean build's; a date edit
+    draws them again."""
+    from dossier import charts
+    drawn = []
+    original = charts.timeline_svg
+    monkeypatch.setattr(charts, "timeline_svg",
+                        lambda *args, **kwargs: drawn.append(1) or original(*args, **kwargs))
+    assert build(real).code == 0
+    assert drawn
+    drawn.clear()
+    replace_in(real / EV, "title: Peru's Congress declares",
+               'title: "Congress & \\"friends\\" <declare>" #')
+    assert build(real).code == 0
+    assert drawn == []
+    timeline = (real / "site/timeline.html").read_text("utf-8")
+    assert "Congress &amp; &quot;friends&quot; &lt;declare&gt;" in timeline
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+    EDITS["event date moves it in the timeline"](real)
+    assert build(real).code == 0
+    assert drawn
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean2")
