@@ -92,14 +92,14 @@ def _head(href: str, slug: str, label: str) -> str:
 _HEAD = re.compile('<a href="([^"]*)" aria-label="([^"]*)" data-event="([^"]*)"><title>[^<]*</title>')
 
 
-def retitled(svg: str, entities: dict) -> str:
+def retitled(svg: str, events: dict[str, Event]) -> str:
     """A chart timeline_svg drew, as it would draw it now that some of its events have
     new titles (and nothing else new: the same dates, tracks and order): each mark named
-    afresh (``entities``: the events by slug). A title edit at 10,000 events then redraws
-    no chart (0.13-0.16 s each)."""
+    afresh (``events``: the events it draws, by slug). A title edit at 10,000 events then
+    redraws no chart (0.13-0.16 s each)."""
     def head(match: re.Match) -> str:
         href, label, slug = match.groups()
-        now = _label(entities[slug])
+        now = _label(events[slug])
         return match.group() if now == label else _head(href, slug, now)
     return _HEAD.sub(head, svg)
 

@@ -327,8 +327,8 @@ class Here:
         if hit is not None and hit[1] == (layout, titles):
             return [(caption, Markup(svg)) for caption, svg in hit[0]]
         if hit is not None and hit[1][0] == layout:
-            entities = self.dossier.entities
-            charts = [(caption, Markup(charts_.retitled(svg, entities)))
+            by_slug = {event.slug: event for event in events}   # what the charts draw
+            charts = [(caption, Markup(charts_.retitled(svg, by_slug)))
                       for caption, svg in hit[0]]
         else:
             charts = self._timeline_charts(list(events))
