@@ -335,8 +335,9 @@ def test_a_record_page_planned_alone_is_the_one_the_plan_makes(real):
 
 def test_the_relationship_map_is_kept_while_who_appears_with_whom_is_unchanged(real):
     """The map shows people, organizations and how many events they share, never an
-    event: an event's new title or body keeps it (the list under it reads the new
-    title), a participant added or a name changed draws it again."""
+    event: an event's new title or body, or the events in another order, keep it (the
+    list under it reads the new title, and lists the events in the new order), a
+    participant added or a name changed draws it again."""
     from dataclasses import replace
     from pathlib import Path
     from dossier import pipeline
@@ -347,6 +348,7 @@ def test_the_relationship_map_is_kept_while_who_appears_with_whom_is_unchanged(r
     memo = {}
     svg, pairs, count = Here(dossier, "people.html", memo=memo).network()
     assert pairs and count
+    first = pairs
     (key, (value, fingerprint)), = memo.items()
     memo[key] = (("kept", *value[1:]), fingerprint)
     shared = next(iter(pairs.values()))[0]
@@ -359,6 +361,15 @@ def test_the_relationship_map_is_kept_while_who_appears_with_whom_is_unchanged(r
     svg, pairs, _ = Here(retitled, "people.html", memo=memo).network()
     assert str(svg) == "kept"
     assert any(e.title == "A title never seen" for events in pairs.values() for e in events)
+    # the events in reverse order: a pair's events too, and the map is kept
+    backwards = tuple(reversed(dossier.events))
+    reordered = replace(dossier, events=backwards,
+                        event_index={e.slug: i for i, e in enumerate(backwards)})
+    svg, moved, _ = Here(reordered, "people.html", memo=memo).network()
+    assert str(svg) == "kept"
+    assert moved == Here(reordered, "people.html", memo={}).network()[1]
+    assert any(len(events) > 1 for events in moved.values())
+    assert moved == {pair: events[::-1] for pair, events in first.items()}
     other = next(p for p in dossier.people if p.slug not in {x.ref.slug for x in shared.participants})
     joined = edited(participants=(*shared.participants,
                                   Participant(Ref(other.slug, "participants", None), None)))
