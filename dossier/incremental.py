@@ -135,8 +135,8 @@ def same_pages(old: State | None, inputs: dict[str, str], kinds: dict[str, str],
     page's context is then its own record and, for an event, the events before and after
     it, and its title and description are its record's: whatever else changed in it, the
     page depends on that record's key (``own``), so its dependencies alone tell whether it
-    is stale (``stale_urls``). An edit of an event's title or people is such an edit, and so
-    is a new date that leaves the event in its place."""
+    is stale (``stale_urls``). A prose edit (``bodies_only``) is such an edit, and so is an
+    edit of an event's title or people, or a new date that leaves the event in its place."""
     return (old is not None and changed is not EVERYTHING and old.kinds == kinds
             and old.inputs.get("order") == inputs["order"])
 

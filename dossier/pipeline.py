@@ -149,7 +149,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     else:
         indexes = index_signatures(dossier)               # (0.07 s at 10,000 events)
     changed = changed_keys(previous, inputs, kinds, indexes)
-    same = kept_state and (prose or same_pages(previous, inputs, kinds, changed))
+    same = same_pages(previous, inputs, kinds, changed)   # (a prose edit is one)
     fragments = spans = None                              # pieces: none kept (--no-cache)
     dropped: set[Url] = set()                             # files that lost pieces
     if kept_state:                                        # pieces nothing changed under,

@@ -459,11 +459,12 @@ def _render_all(one, specs: list[PageSpec], memo: dict, spans: dict, workers: in
             if progress is not None:
                 progress(min(taken.value, len(queue)), len(specs))
         stores = (memo, _Spans(spans, fragments))
-        if not shared:                            # an edit: the worker renders little
-            mine.update((spec.url, one(spec)) for spec in last)  # Markdown, not waited for
-        pages = _received(receive, stores)
-        if shared:
+        if shared:                                # the worker's Markdown first
+            pages = _received(receive, stores)
             mine.update((spec.url, one(spec)) for spec in last)
+        else:                                     # an edit: it makes little, not waited for
+            mine.update((spec.url, one(spec)) for spec in last)
+            pages = _received(receive, stores)
         made = _run(side or [], side_taken)
         made.update(_received(receive, stores))
     except BaseException:
