@@ -13,7 +13,9 @@ import itertools
 import multiprocessing as mp
 import os
 import signal
+import threading
 import traceback
+from collections.abc import Iterator
 from contextlib import contextmanager
 from types import MethodType
 
@@ -51,7 +53,16 @@ class _Context(jinja2.runtime.Context):
     attribute lookups that mostly fail (and so raise and catch): a million calls at
     10,000 events, a tenth of page rendering. Here the answer is kept by type for macros
     (which take the eval context) and by function for methods; anything else takes
-    Jinja's own path. What is called, and with what, is the same either way."""
+    Jinja's own path. What is called, and with what, is the same either way.
+
+    Each context made while a page renders is noted, to be emptied once the page is
+    made (see ``_generated``)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        made = getattr(_PAGE, "contexts", None)
+        if made is not None:
+            made.append(self)
 
     def call(__self, __obj, *args, **kwargs):  # noqa: N805 - Jinja's own signature
         kind = type(__obj)
@@ -233,7 +244,7 @@ def render_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec,
     once for every page, and charts once per folder."""
     template, context, deps = _prepared(env, dossier, spec, memo, None, False)
     with _translated(spec):
-        html = template.render(context)
+        html = env.concat(_generated(template, context))
     return html.encode("utf-8"), keys(deps)
 
 
@@ -256,7 +267,7 @@ def stream_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec, memo:
     with _translated(spec):
         parts: list[str] = []
         size = 0
-        for part in template.generate(context):
+        for part in _generated(template, context):
             if start in part:
                 for number, text in enumerate(part.split(start)):
                     if number:
@@ -277,6 +288,33 @@ def stream_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec, memo:
                               f"what here.each, here.cached or here.jsonld returned was not "
                               f"written as it is (rendering {spec.url})")
     return keys(deps)
+
+
+def _generated(template: jinja2.Template, context: dict) -> Iterator[str]:
+    """``template.generate(context)``, with every Jinja context the page made emptied
+    once it is made.
+
+    A context holds the macros its template defines (and the modules it imports 'with
+    context'), and each macro holds the context in its closure: a reference cycle,
+    which only the cycle collector frees, and with it the page's Here and its strings.
+    Emptied (``Context.vars``: nothing reads them once the page is made; macros find
+    their template's names in their closures), each context is freed by reference
+    counting as the page ends (sweeping them up took a tenth of rendering's time at
+    10,000 events). Anything else left in a cycle is left to ``sweep``."""
+    outer = getattr(_PAGE, "contexts", None)
+    _PAGE.contexts = made = []                    # _Context.__init__ adds to it
+    try:
+        yield from template.root_render_func(template.new_context(context))
+    except Exception:
+        yield template.environment.handle_exception()
+    finally:
+        _PAGE.contexts = outer
+        for context in made:
+            context.vars.clear()
+
+
+_PAGE = threading.local()
+"""The Jinja contexts made for the page this thread is rendering (see ``_generated``)."""
 
 
 def _placed(placed: dict, label: str, spec: PageSpec):
@@ -344,15 +382,16 @@ SWEEP_EVERY = 500
 
 
 def sweep() -> None:
-    """Free the reference cycles that rendering leaves, and set aside what survives.
+    """Free the reference cycles rendering leaves, and set aside what survives.
 
-    A build runs with Python's cycle collector paused (pipeline.build). Each page leaves
-    a few dozen objects in cycles (Jinja's context and the macros imported 'with
-    context' point at each other), and with them the page's strings: 118 MB at 10,000
-    events, never freed. A collection now and then frees them; ``gc.freeze`` then puts
-    whatever survived out of the next one's way, so that each object is looked at once
-    (0.47 s of CPU for 12,700 pages). render_all freezes the build's data as it starts,
-    and unfreezes everything when it ends."""
+    A build runs with Python's cycle collector paused (pipeline.build). Each page used
+    to leave a few dozen objects in cycles (Jinja's context and its macros point at each
+    other), and with them the page's strings: 118 MB at 10,000 events, never freed.
+    ``_generated`` now empties each page's contexts as it ends, so a sweep finds
+    nothing of ours; it stays for cycles anything else leaves (a template's own
+    recursive macro, a Jinja made otherwise). ``gc.freeze`` then puts whatever survived
+    out of the next one's way, so that each object is looked at once. render_all
+    freezes the build's data as it starts, and unfreezes everything when it ends."""
     gc.collect()
     gc.freeze()
 

@@ -166,9 +166,10 @@ def test_a_template_error_in_a_streamed_page_leaves_the_site_and_no_temporary_fi
 
 def test_rendering_frees_the_cycles_its_pages_leave_while_the_collector_is_paused(
         real, monkeypatch):
-    """Each page leaves objects in reference cycles (Jinja's context and the macros
-    imported with it), which the paused collector would keep to the end of the build;
+    """Cycles a page leaves (here Jinja's contexts and their macros, as when they are
+    not emptied) would be kept by the paused collector to the end of the build;
     rendering sweeps them every SWEEP_EVERY pages."""
+    import jinja2
     import weakref
     from pathlib import Path
     from dossier import pages, pipeline, render
@@ -181,6 +182,7 @@ def test_rendering_frees_the_cycles_its_pages_leave_while_the_collector_is_pause
         made.append(weakref.ref(self))
     monkeypatch.setattr(pages.Here, "__init__", recorded)
     monkeypatch.setattr(render, "SWEEP_EVERY", 2)
+    monkeypatch.setattr(render._Context, "__init__", jinja2.runtime.Context.__init__)
     alive = []
     real_build = pipeline._build
 
@@ -192,6 +194,53 @@ def test_rendering_frees_the_cycles_its_pages_leave_while_the_collector_is_pause
     report = pipeline.build(Project.at(Path(real), jobs=1), use_cache=False)
     assert report.rendered == len(made) > 10
     assert alive[0] <= 2, f"{alive[0]} of {len(made)} pages' helpers still held"
+
+
+def test_each_page_is_freed_as_it_ends_without_the_collector(real, monkeypatch):
+    """Jinja's contexts (the page's, its includes' and its imports') are emptied once the
+    page is made, so that no page's helper is left in a cycle for a sweep to find."""
+    import weakref
+    from pathlib import Path
+    from dossier import pages, pipeline, render
+    from dossier.project import Project
+    made = []
+    real_init = pages.Here.__init__
+
+    def recorded(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        made.append(weakref.ref(self))
+    monkeypatch.setattr(pages.Here, "__init__", recorded)
+    monkeypatch.setattr(render, "SWEEP_EVERY", 10 ** 9)      # never swept
+    held = []
+    real_build = pipeline._build
+
+    def looked(*args, **kwargs):                            # before the collector resumes
+        report = real_build(*args, **kwargs)
+        held.extend(sorted(ref().page for ref in made if ref() is not None))
+        return report
+    monkeypatch.setattr(pipeline, "_build", looked)
+    report = pipeline.build(Project.at(Path(real), jobs=1), use_cache=False)
+    assert report.rendered == len(made) > 10
+    assert not held, f"{len(held)} of {len(made)} pages' helpers still held: {held[:5]}"
+
+
+def test_emptied_contexts_leave_imports_and_recursive_macros_as_jinja_renders_them():
+    """A module imported without context is Jinja's own, kept between pages; a macro
+    may call itself. Emptying each page's contexts changes neither."""
+    from dossier.render import _generated
+    env = make_environment({
+        "page.html": "{% import 'macros.html' as kept %}{% import 'macros.html' as mine "
+                     "with context %}{% from 'macros.html' import box %}{% macro count(n) %}"
+                     "{{ n }}{% if n %},{{ count(n - 1) }}{% endif %}{% endmacro %}"
+                     "{% set y = x * 2 %}{{ kept.box(x) }}{{ mine.box(y) }}{{ box(x, 'b') }}"
+                     "{{ count(x) }}{% include 'part.html' %}",
+        "part.html": "{% import 'macros.html' as m with context %}<{{ m.box(y) }}>",
+        "macros.html": "{% macro box(x, label='box') %}[{{ label }}:{{ x }}]{% endmacro %}"})
+    template = env.get_template("page.html")
+    for x in (1, 3, 2):
+        expected = jinja2.Template.render(template, x=x)
+        assert "".join(_generated(template, {"x": x})) == expected
+        assert expected.startswith(f"[box:{x}]") and expected.endswith(f"[box:{2 * x}]>")
 
 
 class Html:
