@@ -1,10 +1,11 @@
 """Loading: front matter splitting with line numbers, YAML with marks, file-level problems."""
 
 import pytest
+import yaml
 
 from dossier.errors import ContentProblem
 from dossier.load import Record, parse_record, split_front_matter
-from dossier.yamlmarks import YAMLLimitError, parse_yaml
+from dossier.yamlmarks import MarkedLoader, YAMLLimitError, parse_yaml
 
 
 def test_front_matter_split_keeps_file_line_numbers():
@@ -31,6 +32,22 @@ def test_yaml_lines_for_nested_items():
 def test_yaml_keeps_dates_as_text():
     data = parse_yaml("a: 2025-11-03\nb: 2025-11\nc: 2025\n")
     assert data == {"a": "2025-11-03", "b": "2025-11", "c": 2025}
+
+
+SCALARS = ("a: 1\nb: yes\nc: No\nd: ~\ne: null\nf: 1.5\ng: .inf\nh: 0x1f\ni: '1'\n"
+           "j: \"yes\"\nk: word\nl: ''\nm: -3\nn: 1.0e+3\no: [true, 'true', 0o17, +1, .NaN, ]\n"
+           "p: 1_000\nq: 0b101\nr: On\ns: 'null'\nt: a long plain scalar, longer than forty "
+           "characters, true\n")
+
+
+def test_yaml_scalars_resolve_as_pyyaml_does_every_time():
+    """Plain scalars' tags are kept by text (MarkedLoader.resolve): the second parse,
+    from the kept tags, gives what PyYAML's own safe loader gives."""
+    expected = repr(yaml.safe_load(SCALARS))
+    assert "True" in expected and "1000" in expected and "'1'" in expected
+    assert repr(parse_yaml(SCALARS)) == expected
+    assert repr(parse_yaml(SCALARS)) == expected
+    assert not MarkedLoader.yaml_path_resolvers       # (descend_resolver follows none)
 
 
 def event(text: str):
