@@ -531,12 +531,19 @@ class _SiteWatcher(Watcher):
 
 
 class _Server(Server):
-    def __init__(self, site: DevSite):
+    def __init__(self, site: DevSite, listening):
         super().__init__(watcher=_SiteWatcher(site))
-        self.site = site
+        self.site, self.listening = site, listening
 
     def get_web_handlers(self, script):
         return [(r"/(.*)", _PageHandler, {"site": self.site})]
+
+    def application(self, *args, **kwargs):
+        """Listen, then call ``listening()``: 'serving ... at URL' is said only once the
+        URL answers (said before, a page asked for at once was refused)."""
+        app = super().application(*args, **kwargs)
+        self.listening()
+        return app
 
 
 def reload_browsers(path: str) -> None:
@@ -563,11 +570,15 @@ def serve(project: Project, host: str, port: int, open_browser: bool, out: TextI
                        notify=lambda path: loop.add_callback(reload_browsers, path))
         site.start()
         url = f"http://{'127.0.0.1' if host in ('', '0.0.0.0') else host}:{port}/index.html"
-        print(f"serving {project.out} at {url}  (watching "
-              f"{', '.join(str(p) for p in site.watched)}; Ctrl-C to stop)", file=out, flush=True)
-        if open_browser:
-            threading.Timer(0.5, webbrowser.open, [url]).start()
-        _Server(site).serve(port=port, host=host, root=str(project.out), restart_delay=0)
+
+        def listening() -> None:
+            print(f"serving {project.out} at {url}  (watching "
+                  f"{', '.join(str(p) for p in site.watched)}; Ctrl-C to stop)", file=out,
+                  flush=True)
+            if open_browser:
+                threading.Timer(0.5, webbrowser.open, [url]).start()
+        _Server(site, listening).serve(port=port, host=host, root=str(project.out),
+                                       restart_delay=0)
     except KeyboardInterrupt:
         pass
     except OSError as error:  # the port is taken, or the address is not ours

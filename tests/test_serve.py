@@ -144,6 +144,38 @@ def test_serves_the_site_with_livereload_on_localhost_only(served):
     assert f"http://127.0.0.1:{served.port}/index.html" in banner[0], served.out
 
 
+def test_the_address_answers_as_soon_as_it_is_announced(project):
+    """'serving ... at URL' is said once the server listens: a browser sent there at
+    once is answered (checked at the very moment the line is written)."""
+    port = free_port()
+    script = (
+        "import socket, sys\n"
+        "from dossier.cli import main\n"
+        "class Out:\n"
+        "    def write(self, text):\n"
+        "        if text.startswith('serving '):\n"
+        "            try:\n"
+        f"                socket.create_connection(('127.0.0.1', {port}), 2).close()\n"
+        "                print('answered', file=sys.stderr, flush=True)\n"
+        "            except OSError as error:\n"
+        "                print('refused', error, file=sys.stderr, flush=True)\n"
+        "        sys.stdout.write(text)\n"
+        "    def flush(self):\n"
+        "        sys.stdout.flush()\n"
+        f"main(['serve', '--root', {str(project)!r}, '--port', '{port}'], out=Out())\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    line = "(the server said nothing)"
+    try:
+        for line in proc.stderr:
+            if line.startswith(("answered", "refused")):
+                break
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(10)
+    assert line.startswith("answered"), line
+
+
 def test_save_rebuilds_reloads_and_reports(served, project):
     messages = reloads(served, lambda: edit(project, EVENT, "announced the break", "announced the rupture"))
     assert [m["command"] for m in messages] == ["reload"]
