@@ -249,32 +249,43 @@ def roles_svg(here, person: Person) -> Markup:
                   f'height="{height}" role="group" aria-label="{caption}">{"".join(parts)}</svg>')
 
 
-def co_appearances(dossier: Dossier) -> dict[tuple[str, str], list[Event]]:
-    """(slug, slug) -> events both take part in, for every pair that shares one."""
-    pairs: dict[tuple[str, str], list[Event]] = defaultdict(list)
-    for event in dossier.events:
-        slugs = sorted({p.ref.slug for p in event.participants})
-        for i, a in enumerate(slugs):
-            for b in slugs[i + 1:]:
-                pairs[(a, b)].append(event)
-    return dict(sorted(pairs.items()))
-
-
 NETWORK_NODES = 40
 """More names than this on one circle are unreadable: the map shows the best connected."""
 
 
-def strongest(pairs: dict[tuple[str, str], list[Event]],
-              limit: int = NETWORK_NODES) -> dict[tuple[str, str], list[Event]]:
-    """The pairs among the ``limit`` people and organizations with the most shared events."""
+def network_pairs(dossier: Dossier, limit: int = NETWORK_NODES
+                  ) -> tuple[dict[tuple[str, str], list[Event]], int]:
+    """(the pairs of people and organizations that share an event, among the ``limit``
+    with the most shared events, each with those events in the timeline's order, sorted;
+    how many pairs share an event in all).
+
+    A name's weight, the events it shares counted once per partner, is the sum over its
+    events of their other participants; the pairs are counted through each name's set of
+    partners. So only the pairs among the names kept are made: at 10,000 events, 60,000
+    pairs made, sorted and weighed took 0.23 s, and the map showed seven of them."""
     weight: Counter = Counter()
-    for (a, b), events in pairs.items():
-        weight[a] += len(events)
-        weight[b] += len(events)
-    if len(weight) <= limit:
-        return pairs
-    keep = {slug for slug, _ in sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]}
-    return {pair: events for pair, events in pairs.items() if pair[0] in keep and pair[1] in keep}
+    partners: dict[str, set[str]] = defaultdict(set)
+    shared = []
+    for event in dossier.events:
+        slugs = sorted({p.ref.slug for p in event.participants})
+        if len(slugs) < 2:
+            continue
+        shared.append((event, slugs))
+        others = len(slugs) - 1
+        for slug in slugs:
+            weight[slug] += others
+            partners[slug].update(slugs)
+    count = (sum(map(len, partners.values())) - len(partners)) // 2   # (each its own partner)
+    keep = None if len(weight) <= limit else {
+        slug for slug, _ in sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]}
+    pairs: dict[tuple[str, str], list[Event]] = defaultdict(list)
+    for event, slugs in shared:
+        if keep is not None:
+            slugs = [slug for slug in slugs if slug in keep]
+        for i, a in enumerate(slugs):
+            for b in slugs[i + 1:]:
+                pairs[(a, b)].append(event)
+    return dict(sorted(pairs.items())), count
 
 
 def network_svg(here, dossier: Dossier, pairs: dict[tuple[str, str], list[Event]]) -> Markup:

@@ -435,10 +435,52 @@ def test_the_relationship_map_is_kept_while_who_appears_with_whom_is_unchanged(r
     renamed = replace(dossier, people=people,
                       entities={**dossier.entities, **{p.slug: p for p in people}})
     found = []
-    monkeypatch.setattr(charts, "co_appearances",
-                        lambda d, real=charts.co_appearances: found.append(1) or real(d))
+    monkeypatch.setattr(charts, "network_pairs",
+                        lambda d, real=charts.network_pairs: found.append(1) or real(d))
     svg, pairs, _ = Here(renamed, "people.html", memo=memo).network()
     assert found == [] and " Jr." in str(svg)
     fresh_svg, fresh_pairs, _ = Here(renamed, "people.html", memo={}).network()
     assert str(svg) == str(fresh_svg) and pairs == fresh_pairs
     assert found == [1]
+
+
+def _pairs_by_definition(dossier, limit):
+    """Every pair that shares an event, with those events; the pairs among the ``limit``
+    names that share the most (by the sum of their pairs' events); how many pairs."""
+    from collections import Counter, defaultdict
+    everyone = defaultdict(list)
+    for event in dossier.events:
+        slugs = sorted({p.ref.slug for p in event.participants})
+        for i, a in enumerate(slugs):
+            for b in slugs[i + 1:]:
+                everyone[(a, b)].append(event)
+    weight = Counter()
+    for (a, b), events in everyone.items():
+        weight[a] += len(events)
+        weight[b] += len(events)
+    keep = {slug for slug, _ in sorted(weight.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]}
+    kept = {pair: events for pair, events in sorted(everyone.items())
+            if len(weight) <= limit or (pair[0] in keep and pair[1] in keep)}
+    return kept, len(everyone)
+
+
+@pytest.mark.parametrize("limit", [2, 3, 5, 8, 40])
+def test_the_map_keeps_the_best_connected_pairs_as_defined(real, limit):
+    """network_pairs weighs names without making every pair: the same pairs, events, order
+    and count as making them all, with ties and duplicate participants, on the real
+    dossier and on one whose events have their participants rotated."""
+    from dataclasses import replace
+    from pathlib import Path
+    from dossier import charts, pipeline
+    from dossier.project import Project
+    dossier, _, _, _ = pipeline.compile_dossier(Project.at(Path(real), jobs=1))
+    everyone = [p for e in dossier.events for p in e.participants]
+    rotated = tuple(replace(e, participants=(*e.participants, *everyone[i % len(everyone):][:i % 4],
+                                             *e.participants[:1]))
+                    for i, e in enumerate(dossier.events))
+    for case in (dossier, replace(dossier, events=rotated)):
+        kept, count = charts.network_pairs(case, limit)
+        assert (kept, count) == _pairs_by_definition(case, limit)
+        assert list(kept) == sorted(kept) and count >= len(kept) > 0
+        if limit <= 3:                                   # some names left out
+            assert len(kept) < count
