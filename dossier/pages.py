@@ -512,6 +512,14 @@ def record_pages(dossier: Dossier) -> list[PageSpec]:
     return pages
 
 
+def record_urls(dossier: Dossier) -> list[Url]:
+    """The URLs of ``record_pages``, in its order, without planning the pages."""
+    return [page_url(kind, record.slug) for kind, records in (
+        ("event", dossier.events), ("person", dossier.people),
+        ("organization", dossier.organizations), ("source", dossier.sources))
+        for record in records]
+
+
 def record_page(dossier: Dossier, url: Url) -> PageSpec:
     """The page ``record_pages`` makes at ``url``, made alone (KeyError if none)."""
     slug = url.rpartition("/")[2].removesuffix(".html")

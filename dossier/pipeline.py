@@ -18,15 +18,16 @@ from .cache import (Cache, Stamp, code_digest, load_cache, load_stamp, memo_size
 from .deps import index_signatures
 from .errors import ContentErrors, ContentProblem
 from .incremental import (EVERYTHING, State, bodies_only, changed_keys, digest, input_digests,
-                          next_state, same_pages, stale_pages, stale_urls, valid_fragments)
+                          new_neighbours, next_state, same_records, stale_pages, stale_urls,
+                          valid_fragments)
 from .link import Dossier, link
 from .load import Loaded, load_assets, load_content, load_templates
 from .outputs import SEARCH_INDEX, in_order, tasks
-from .pages import PageSpec, fixed_pages, record_page, record_pages
+from .pages import PageSpec, fixed_pages, record_page, record_pages, record_urls
 from .prepare import prepare
 from .project import Project
 from .render import PARALLEL_MIN, make_environment, render_all, splice_safe
-from .urls import Url
+from .urls import KIND_FOLDERS, Url
 from .validate import validate
 from .write import (Spool, Spooled, check_output_dir, file_stamps, read_build_id, stage_site,
                     update_site)
@@ -149,7 +150,8 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     else:
         indexes = index_signatures(dossier)               # (0.07 s at 10,000 events)
     changed = changed_keys(previous, inputs, kinds, indexes)
-    same = same_pages(previous, inputs, kinds, changed)   # (a prose edit is one)
+    same = same_records(previous, kinds, changed)         # (a prose edit is one)
+    reordered = same and previous.inputs.get("order") != inputs["order"]
     fragments = spans = None                              # pieces: none kept (--no-cache)
     dropped: set[Url] = set()                             # files that lost pieces
     if kept_state:                                        # pieces nothing changed under,
@@ -160,7 +162,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
         else splice_safe(templates)                       # (0.03 s: kept by digest)
     files = dict(assets)
     fixed, urls, stale = _planned(dossier, stylesheet.decode("utf-8"), previous, changed,
-                                  dropped, same)
+                                  dropped, same, reordered)
     side = None
     env = make_environment(templates, early.templates)
     memo = cache.markdown if memo_size(cache) < 8 * len(urls) + 1000 else {}
@@ -223,19 +225,31 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
 
 
 def _planned(dossier: Dossier, stylesheet: str, previous: State | None, changed, dropped,
-             same: bool) -> tuple[list[PageSpec], list[Url], list[PageSpec]]:
+             same: bool, reordered: bool) -> tuple[list[PageSpec], list[Url], list[PageSpec]]:
     """(the pages every dossier has, every page's URL, the pages to render). When the
-    site has the pages it had (same_pages: a prose edit, or one of an event's title or
-    people), only the record pages to render again are planned (stale_urls, record_page);
-    otherwise every page is, and compared with the previous build's (stale_pages)."""
+    site has the pages it had (same_records: a prose edit, or one of an event's title,
+    people or date, or of a profile's name), only the record pages to render again are
+    planned (stale_urls, record_page): those whose keys changed or that lost a block and,
+    when the records are in another order (``reordered``), the events with new neighbours
+    (new_neighbours); otherwise every page is, and compared with the previous build's
+    (stale_pages). The pages every dossier has are compared whole either way."""
     fixed = fixed_pages(dossier, stylesheet)
-    if same:
-        ours = {spec.url for spec in fixed}
-        return fixed, list(previous.pages), stale_pages(fixed, previous, changed, dropped) + [
-            record_page(dossier, url) for url in stale_urls(previous, changed, dropped)
-            if url not in ours]
-    specs = fixed + record_pages(dossier)
-    return fixed, [spec.url for spec in specs], stale_pages(specs, previous, changed, dropped)
+    if not same:
+        specs = fixed + record_pages(dossier)
+        return fixed, [spec.url for spec in specs], stale_pages(specs, previous, changed,
+                                                                dropped)
+    ours = [spec.url for spec in fixed]
+    if reordered:                                         # a date or a name moved a record
+        urls = [*ours, *record_urls(dossier)]
+        events = f"{KIND_FOLDERS['event']}/"
+        dropped = dropped | new_neighbours(
+            [url for url in previous.pages if url.startswith(events)],
+            urls[len(ours):len(ours) + len(dossier.events)])
+    else:
+        urls = list(previous.pages)
+    return fixed, urls, stale_pages(fixed, previous, changed, dropped) + [
+        record_page(dossier, url) for url in stale_urls(previous, changed, dropped)
+        if url not in ours]
 
 
 def _unchanged(stamp, fingerprint: str, project: Project) -> bool:

@@ -601,9 +601,9 @@ PLANNED = {                                       # (index signatures taken, eve
     "event title": (True, False),                 # the same pages, in the same order
     "quote edited": (True, False),
     "participant added": (True, False),
-    "event date moves it in the timeline": (True, True),  # events in another order
+    "event date moves it in the timeline": (True, False),  # the same pages, reordered
     "profile": (True, False),                     # a new name, in the same place
-    "profile renamed, sorted elsewhere": (True, True),  # people in another order
+    "profile renamed, sorted elsewhere": (True, False),  # people in another order
     "source": (True, False),                      # a new name, in the same place
     "file added": (True, True),
     "file deleted": (True, True),
@@ -619,10 +619,11 @@ def test_only_an_edit_that_keeps_the_pages_plans_only_those_to_render(real, monk
     """An edit to events' bodies alone, linking to the same records, cannot change any
     index entry nor any page's context: the build keeps the previous build's index
     signatures instead of taking them again (incremental.bodies_only). An edit that
-    leaves the site the same pages in the same order (incremental.same_pages) plans only
-    the pages to render again (stale_urls); any other edit plans every page and compares
-    their contexts. Either way every page keeps the context it had, unless it is planned
-    again, and the result is a clean build's (the equality test above)."""
+    leaves the site the same pages, in the same order or not (incremental.same_records),
+    plans only the pages to render again (stale_urls, and events with new neighbours);
+    any other edit plans every page and compares their contexts. Either way every page
+    keeps the context it had, unless it is planned again, and the result is a clean
+    build's (the equality test above)."""
     from dossier import pipeline
     from dossier.incremental import signature
     from dossier.load import load_assets
