@@ -247,9 +247,10 @@ def _planned(dossier: Dossier, stylesheet: str, previous: State | None, changed,
             urls[len(ours):len(ours) + len(dossier.events)])
     else:
         urls = list(previous.pages)
+    mine = set(ours)
     return fixed, urls, stale_pages(fixed, previous, changed, dropped) + [
         record_page(dossier, url) for url in stale_urls(previous, changed, dropped)
-        if url not in ours]
+        if url not in mine]
 
 
 def _unchanged(stamp, fingerprint: str, project: Project) -> bool:

@@ -292,15 +292,16 @@ def stream_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec, memo:
 
 def _generated(template: jinja2.Template, context: dict) -> Iterator[str]:
     """``template.generate(context)``, with every Jinja context the page made emptied
-    once it is made.
+    once it is made (in a render of EMPTYING_MIN pages or more: ``_emptying``).
 
     A context holds the macros its template defines (and the modules it imports 'with
     context'), and each macro holds the context in its closure: a reference cycle,
     which only the cycle collector frees, and with it the page's Here and its strings.
     Emptied (``Context.vars``: nothing reads them once the page is made; macros find
     their template's names in their closures), each context is freed by reference
-    counting as the page ends (sweeping them up took a tenth of rendering's time at
-    10,000 events). Anything else left in a cycle is left to ``sweep``."""
+    counting as the page ends: rendering every page of the 10k corpus once the Markdown
+    is made took 3.42 s instead of 3.55 s with the sweeps finding them. Anything else
+    left in a cycle is left to ``sweep``."""
     outer = getattr(_PAGE, "contexts", None)
     made = _PAGE.contexts = [] if getattr(_PAGE, "emptying", True) else None
     try:
@@ -325,9 +326,9 @@ EMPTYING_MIN = 500
 @contextmanager
 def _emptying(pages: int):
     """Empty pages' contexts as they end (``_generated``) in a render of EMPTYING_MIN
-    pages or more; in a smaller one, such as an edit's, leave their cycles to the collector (in
-    serve) or to the end of the process: freeing them cost an edit at 10,000 events
-    0.07 s, which it had never spent (measured, ten edits each way)."""
+    pages or more; in a smaller one, such as an edit's, leave their cycles to the
+    collector (in serve) or to the end of the process: freeing them cost an edit at
+    10,000 events 0.07 s, which it had never spent (measured, ten edits each way)."""
     outer = getattr(_PAGE, "emptying", True)
     _PAGE.emptying = pages >= EMPTYING_MIN
     try:

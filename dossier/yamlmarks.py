@@ -51,7 +51,9 @@ class MarkedLoader(_BaseLoader):
         if kind is yaml.ScalarNode and implicit[0] and len(value) <= _KEPT_LENGTH:
             tag = _PLAIN_TAGS.get(value)
             if tag is None:
-                tag = _PLAIN_TAGS[value] = super().resolve(kind, value, implicit)
+                tag = super().resolve(kind, value, implicit)
+                if len(_PLAIN_TAGS) < _KEPT_TAGS:             # (a serve session lives on)
+                    _PLAIN_TAGS[value] = tag
             return tag
         return super().resolve(kind, value, implicit)
 
@@ -65,7 +67,7 @@ class MarkedLoader(_BaseLoader):
 
 _PLAIN_TAGS: dict[str, str] = {}
 """The tag of each short plain scalar resolved so far (MarkedLoader.resolve)."""
-_KEPT_LENGTH = 40
+_KEPT_LENGTH, _KEPT_TAGS = 40, 1 << 17
 
 
 # No implicit timestamps: a date's precision is the length of its text.

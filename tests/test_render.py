@@ -164,36 +164,43 @@ def test_a_template_error_in_a_streamed_page_leaves_the_site_and_no_temporary_fi
     assert not list(real.glob(".site.tmp-*"))
 
 
+def _pages_held(real, monkeypatch) -> tuple[int, int, list[str]]:
+    """Build the real dossier without a cache on one process; (pages rendered, helpers
+    made, the pages whose helper (Here) is still held when the build ends, before the
+    collector resumes)."""
+    import weakref
+    from pathlib import Path
+    from dossier import pages, pipeline
+    from dossier.project import Project
+    made, held = [], []
+    real_init, real_build = pages.Here.__init__, pipeline._build
+
+    def recorded(self, *args, **kwargs):
+        real_init(self, *args, **kwargs)
+        made.append(weakref.ref(self))
+
+    def looked(*args, **kwargs):
+        report = real_build(*args, **kwargs)
+        held.extend(sorted(ref().page for ref in made if ref() is not None))
+        return report
+    monkeypatch.setattr(pages.Here, "__init__", recorded)
+    monkeypatch.setattr(pipeline, "_build", looked)
+    report = pipeline.build(Project.at(Path(real), jobs=1), use_cache=False)
+    assert report.rendered == len(made) > 10
+    return report.rendered, len(made), held
+
+
 def test_rendering_frees_the_cycles_its_pages_leave_while_the_collector_is_paused(
         real, monkeypatch):
     """Cycles a page leaves (here Jinja's contexts and their macros, as when they are
     not emptied) would be kept by the paused collector to the end of the build;
     rendering sweeps them every SWEEP_EVERY pages."""
     import jinja2
-    import weakref
-    from pathlib import Path
-    from dossier import pages, pipeline, render
-    from dossier.project import Project
-    made = []
-    real_init = pages.Here.__init__
-
-    def recorded(self, *args, **kwargs):
-        real_init(self, *args, **kwargs)
-        made.append(weakref.ref(self))
-    monkeypatch.setattr(pages.Here, "__init__", recorded)
+    from dossier import render
     monkeypatch.setattr(render, "SWEEP_EVERY", 2)
     monkeypatch.setattr(render._Context, "__init__", jinja2.runtime.Context.__init__)
-    alive = []
-    real_build = pipeline._build
-
-    def counted(*args, **kwargs):
-        report = real_build(*args, **kwargs)
-        alive.append(sum(ref() is not None for ref in made))
-        return report
-    monkeypatch.setattr(pipeline, "_build", counted)
-    report = pipeline.build(Project.at(Path(real), jobs=1), use_cache=False)
-    assert report.rendered == len(made) > 10
-    assert alive[0] <= 2, f"{alive[0]} of {len(made)} pages' helpers still held"
+    _, made, held = _pages_held(real, monkeypatch)
+    assert len(held) <= 2, f"{len(held)} of {made} pages' helpers still held"
 
 
 @pytest.mark.parametrize("emptying_min", [10, 10 ** 9])
@@ -201,33 +208,14 @@ def test_each_page_is_freed_as_it_ends_without_the_collector(real, monkeypatch, 
     """Jinja's contexts (the page's, its includes' and its imports') are emptied once the
     page is made, so that no page's helper is left in a cycle for a sweep to find; a
     render of fewer than EMPTYING_MIN pages (an edit's) leaves them to the process's end."""
-    import weakref
-    from pathlib import Path
-    from dossier import pages, pipeline, render
-    from dossier.project import Project
-    made = []
-    real_init = pages.Here.__init__
-
-    def recorded(self, *args, **kwargs):
-        real_init(self, *args, **kwargs)
-        made.append(weakref.ref(self))
-    monkeypatch.setattr(pages.Here, "__init__", recorded)
+    from dossier import render
     monkeypatch.setattr(render, "SWEEP_EVERY", 10 ** 9)      # never swept
     monkeypatch.setattr(render, "EMPTYING_MIN", emptying_min)  # (the real dossier: 64 pages)
-    held = []
-    real_build = pipeline._build
-
-    def looked(*args, **kwargs):                            # before the collector resumes
-        report = real_build(*args, **kwargs)
-        held.extend(sorted(ref().page for ref in made if ref() is not None))
-        return report
-    monkeypatch.setattr(pipeline, "_build", looked)
-    report = pipeline.build(Project.at(Path(real), jobs=1), use_cache=False)
-    assert report.rendered == len(made) > 10
-    if emptying_min < report.rendered:
-        assert not held, f"{len(held)} of {len(made)} pages' helpers still held: {held[:5]}"
+    rendered, made, held = _pages_held(real, monkeypatch)
+    if emptying_min < rendered:
+        assert not held, f"{len(held)} of {made} pages' helpers still held: {held[:5]}"
     else:
-        assert len(held) > len(made) // 2
+        assert len(held) > made // 2
 
 
 def test_emptied_contexts_leave_imports_and_recursive_macros_as_jinja_renders_them():
