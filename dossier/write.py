@@ -371,6 +371,28 @@ def _piece_digest(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()[:16]
 
 
+def pieces_intact(path: Path, spans: list[tuple]) -> bool:
+    """True when the file at ``path`` holds each piece where its span says (offset,
+    length, dependency keys, digest: see Sink.piece), with the piece's digest: a later
+    build may then copy them out of it whatever its modification time says."""
+    try:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            if any(span[0] + span[1] > size for span in spans):
+                return False
+            if not spans:
+                return True
+            with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+                view = memoryview(mapped)
+                try:
+                    return all(_piece_digest(view[start:start + length]) == found
+                               for start, length, _, found in spans)
+                finally:
+                    view.release()
+    except (OSError, ValueError):
+        return False
+
+
 _COPY_FILE_RANGE = getattr(os, "copy_file_range", None)
 
 

@@ -529,6 +529,36 @@ def test_a_list_file_changed_behind_the_cache_is_made_again_not_copied_from(real
     assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
 
 
+def test_a_site_a_no_cache_build_wrote_again_keeps_its_blocks_for_the_next_edit(
+        real, tmp_path, monkeypatch):
+    """A `--no-cache` build writes the same site again: every file's modification time
+    differs, every block is where the cache says. The next edit copies those blocks
+    (write.pieces_intact) rather than making them all again, and is a clean build's
+    bytes; a file one of whose blocks changed, at the same size, is made again."""
+    from dossier import cache as cache_, pipeline
+    from dossier.project import Project
+    assert build(real).code == 0
+    assert build(real, "--no-cache").code == 0
+    kept = cache_.load_cache(real / ".dossier-cache")
+    spans = sorted(span for key, span in kept.fragments.items() if key[0] == "dossier.json")
+    assert len(kept.spliced) > 3 and spans
+    page = real / "site" / "dossier.json"
+    data = bytearray(page.read_bytes())
+    start, length = spans[len(spans) // 2][:2]
+    at = start + data[start:start + length].index(b'"') + 1    # a letter inside a string
+    data[at] = ord("X") if data[at] != ord("X") else ord("Y")
+    page.write_bytes(bytes(data))
+    found = []
+    real_intact = pipeline._intact
+    monkeypatch.setattr(pipeline, "_intact",
+                        lambda project, cache: found.append(real_intact(project, cache))
+                        or found[-1])
+    EDITS["event body"](real)
+    pipeline.build(Project.at(real, jobs=1))
+    assert found == [set(kept.spliced) - {"dossier.json"}]
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+
+
 def test_blocks_end_where_records_say_so_and_an_insertion_changes_one_block():
     """deps.blocks cuts a list where a record's name hashes to a multiple of BLOCK: the
     cuts do not depend on positions, so a record added in the middle leaves every other
