@@ -284,8 +284,8 @@ def _intact(project: Project, cache: Cache) -> set[Url]:
     their size and modification time or, where those differ, by every piece's bytes
     (write.pieces_intact). A `--no-cache` build that wrote the same site again leaves
     every stamp different and every piece in place: its pieces are copied by the next
-    edit rather than made again (all of them took an edit at 10,000 events 5 s; checked,
-    0.1 s)."""
+    edit rather than made again (all of them took an edit at 10,000 events 5 s; checking
+    the 17,000 pieces takes 0.09 s)."""
     now = file_stamps(project.out, cache.spliced)
     intact = {url for url, stamp in cache.spliced.items() if now.get(url) == stamp}
     others = {url for url in now if url not in intact}
