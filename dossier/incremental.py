@@ -74,9 +74,6 @@ def input_digests(dossier: Dossier, record_digests: dict[str, str], templates: d
         inputs[f"rec:{slug}"] = record_digests[slug]
         kinds[slug] = KIND_OF[type(record)]
     inputs["site"] = record_digests["site"]
-    inputs["order"] = digest("\0".join([record.slug for records in (
-        dossier.events, dossier.people, dossier.organizations, dossier.sources)
-        for record in records]).encode())
     return inputs, kinds
 
 
