@@ -118,7 +118,21 @@ def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     for warning in report.warnings:
         print(warning, file=err)
     print(summary(report, project), file=out)
+    _keep(report)
     return 0
+
+
+_KEPT: list = []
+
+
+def _keep(report) -> None:
+    """Hold the last build's report, with its dossier and cache, until the process ends.
+
+    build.py ends the process with ``os._exit``, which frees nothing. Dropping the report
+    as ``cmd_build`` returns freed the dossier and the cache object by object first: 0.12
+    to 0.18 s of an edit at 10,000 events. A next build in the same process (the tests)
+    replaces it."""
+    _KEPT[:] = [report]
 
 
 def _counter(err: TextIO):
