@@ -1,6 +1,6 @@
 """Benchmark dossier on generated corpora: cold build (--no-cache), first build with the
-cache (it writes the cache), no-op rebuild, one-event and one-profile edits, serve
-latency, peak memory, and the Python floor measured the same way.
+cache (it writes the cache), no-op rebuild, edits (an event's body, title or date; a
+profile's name), serve latency, peak memory, and the Python floor measured the same way.
 
     python benchmarks/run.py                 # N = 1000 and 10000 (about 10 minutes)
     python benchmarks/run.py --sizes 1000 --runs 3
@@ -25,6 +25,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import date, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -56,11 +57,38 @@ def median(values: list[float]) -> float:
     return round(statistics.median(values), 3)
 
 
+def middle_event(root: Path) -> Path:
+    events = sorted((root / "content/events").glob("*.md"))
+    return events[len(events) // 2]
+
+
 def touch_event(root: Path, n: int) -> Path:
-    event = sorted((root / "content/events").glob("*.md"))[len(list((root / "content/events").glob("*.md"))) // 2]
+    """Add a paragraph to an event's body (the usual edit while writing)."""
+    event = middle_event(root)
     text = event.read_text("utf-8")
     event.write_text(text.rstrip("\n") + f"\n\nEdit number {n}.\n", "utf-8")
     return event
+
+
+def retitle_event(root: Path, n: int) -> None:
+    """Give an event a new title (shown on its neighbours' pages, its people's and
+    sources' pages, the timeline and its charts, the data files)."""
+    event = middle_event(root)
+    lines = event.read_text("utf-8").split("\n")
+    at = lines.index(next(line for line in lines if line.startswith("title: ")))
+    lines[at] = f'title: "Retitled event {n}"'
+    event.write_text("\n".join(lines), "utf-8")
+
+
+def redate_event(root: Path, n: int) -> None:
+    """Move an event's date a week later, or back (every other run): it moves past
+    its neighbours on the timeline, in its charts and in every list of events."""
+    event = middle_event(root)
+    lines = event.read_text("utf-8").split("\n")
+    at = lines.index(next(line for line in lines if line.startswith("date: ")))
+    moved = date.fromisoformat(lines[at][len("date: "):]) + timedelta(days=7 if n % 2 == 0 else -7)
+    lines[at] = f"date: {moved.isoformat()}"
+    event.write_text("\n".join(lines), "utf-8")
 
 
 def touch_profile(root: Path, n: int) -> None:
@@ -183,6 +211,13 @@ def bench(n: int, runs: int) -> dict:
         touch_event(root, i)
         edits.append(timed(build_cmd(root)))
     result["edit_event_rebuild_s"] = median([c[0] for c in edits])
+    for key, edit in (("edit_title_rebuild_s", retitle_event), ("edit_date_rebuild_s", redate_event)):
+        times = []
+        for i in range(runs):
+            edit(root, i)
+            times.append(timed(build_cmd(root)))
+        result[key] = median([c[0] for c in times])
+        edits += times
     profiles = []
     for i in range(runs):
         touch_profile(root, i)
@@ -207,7 +242,9 @@ def main() -> None:
     (HERE / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     rows = [("cold build", "cold_build_s"), ("cold build, one core", "cold_build_one_core_s"),
             ("first build (writes the cache)", "first_build_s"),
-            ("no-op rebuild", "noop_rebuild_s"), ("rebuild after editing one event", "edit_event_rebuild_s"),
+            ("no-op rebuild", "noop_rebuild_s"), ("rebuild after editing one event's body", "edit_event_rebuild_s"),
+            ("rebuild after editing one event's title", "edit_title_rebuild_s"),
+            ("rebuild after moving one event's date", "edit_date_rebuild_s"),
             ("rebuild after editing one profile", "edit_profile_rebuild_s"),
             ("serve: save → edited page written", "serve_save_to_page_s"),
             ("serve: save → whole rebuild written", "serve_save_to_all_written_s"),
