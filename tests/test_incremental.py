@@ -315,6 +315,55 @@ def test_two_processes_share_the_data_files_each_made_once(tmp_path, monkeypatch
             assert (tmp_path / "two" / url).is_file(), url
 
 
+def test_in_an_edit_the_worker_makes_data_files_before_it_sends_what_it_rendered(
+        tmp_path, monkeypatch):
+    """In an edit the parent reads nothing from the worker until it has rendered the
+    single-file edition: a worker that sent its pages first waited there with a full pipe
+    (0.18 s of a 10,000-event title edit) instead of making the data files meanwhile.
+    Both still take the data files from one queue, each made once."""
+    import os
+    import sys
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from generate import generate
+    from dossier import outputs, pipeline, render
+    generate(tmp_path, 320)
+    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
+    log = tmp_path / "order.log"
+
+    def note(what: str) -> None:
+        with open(log, "a", encoding="utf-8") as out:           # both processes append
+            out.write(f"{os.getpid()} {what}\n")
+    real_tasks, real_send = outputs.tasks, render._send_batches
+
+    def logged(*args):
+        def wrap(task):
+            def run():
+                made = task()
+                note("task")
+                return made
+            return run
+        return [wrap(task) for task in real_tasks(*args)]
+
+    def sending(*args):
+        note("send")
+        return real_send(*args)
+    monkeypatch.setattr(pipeline, "tasks", logged)
+    monkeypatch.setattr(render, "_send_batches", sending)
+    event = sorted((tmp_path / "content/events").glob("*.md"))[100]
+    text = event.read_text("utf-8")
+    event.write_text(text.replace('title: "', 'title: "Retitled ', 1), "utf-8")
+    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
+    lines = [line.split() for line in log.read_text("utf-8").splitlines()]
+    parent = str(os.getpid())
+    worker = [what for pid, what in lines if pid != parent]
+    assert "send" in worker and "task" in worker
+    assert worker.index("send") > max(i for i, what in enumerate(worker) if what == "task")
+    assert sum(what == "task" for _, what in lines) == len(outputs.GENERATED)
+    clean = run_cli("--root", tmp_path, "--out", tmp_path / "clean", "--no-cache",
+                    "--jobs", "1")
+    assert clean.code == 0 and snapshot(tmp_path / "clean") == snapshot(tmp_path / "site")
+
+
 def test_a_template_error_in_either_process_fails_the_build_cleanly(tmp_path):
     """Both processes take pages from one queue: whichever meets the broken template,
     the build stops with the template's name and line, and writes nothing."""
