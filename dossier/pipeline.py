@@ -173,6 +173,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     else:
         files.update({url: None for url in previous.files if url not in files})
     jobs = project.jobs if len(urls) >= PARALLEL_MIN else 1  # a small site: one process
+    written_all = False
     try:                                                  # a clean build streams into staging
         rendered, generated = render_all(env, dossier, stale, memo, fragments, jobs,
                                          progress, staging.keep if staging else None, side,
@@ -192,11 +193,11 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
             written, removed = sorted(state.pages.keys() | files.keys()), 0
         else:
             written, removed = _write(project, previous, state, rendered, files, build_id)
+        written_all = True
     finally:
         if staging:
             staging.discard()
-        if spool:
-            spool.discard()
+        freeing = spool.discard(background=written_all) if spool else None
     if kept_state:                                        # the files written anew hold
         rewritten = {spec.url for spec in stale if spec.streamed} | (generated or {}).keys()
         fragments = {key: span for key, span in fragments.items() if key[0] not in rewritten}
@@ -218,6 +219,8 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
         if fingerprint is not None:
             save_stamp(project.cache, Stamp(fingerprint, str(project.out.resolve()), build_id,
                                             total, counts, tuple(warnings)))
+    if freeing is not None:                               # the files the update replaced
+        freeing.join()
     return BuildReport(len(written), len(rendered), total, removed, tuple(warnings),
                        time.perf_counter() - started, dossier, cache, tuple(written),
                        _size(files.get(SEARCH_INDEX)), counts)
