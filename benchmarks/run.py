@@ -81,13 +81,18 @@ def retitle_event(root: Path, n: int) -> None:
 
 
 def redate_event(root: Path, n: int) -> None:
-    """Move an event's date a week later, or back (every other run): it moves past
-    its neighbours on the timeline, in its charts and in every list of events."""
+    """Move an event's date a week (a month, for a month's date) later, or back every
+    other run: it moves past its neighbours on the timeline, in its charts and in every
+    list of events."""
     event = middle_event(root)
     lines = event.read_text("utf-8").split("\n")
     at = lines.index(next(line for line in lines if line.startswith("date: ")))
-    moved = date.fromisoformat(lines[at][len("date: "):]) + timedelta(days=7 if n % 2 == 0 else -7)
-    lines[at] = f"date: {moved.isoformat()}"
+    when, step = lines[at][len("date: "):], 1 if n % 2 == 0 else -1
+    if len(when) == len("2000-01"):
+        year, month = divmod(int(when[:4]) * 12 + int(when[5:]) - 1 + step, 12)
+        lines[at] = f"date: {year:04d}-{month + 1:02d}"
+    else:
+        lines[at] = f"date: {(date.fromisoformat(when) + timedelta(days=7 * step)).isoformat()}"
     event.write_text("\n".join(lines), "utf-8")
 
 
