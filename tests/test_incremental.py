@@ -317,8 +317,9 @@ def test_two_processes_share_the_data_files_each_made_once(tmp_path, monkeypatch
 
 def test_in_an_edit_the_worker_makes_data_files_before_it_sends_what_it_rendered(
         tmp_path, monkeypatch):
-    """In an edit the parent reads nothing from the worker until it has rendered the
-    single-file edition: a worker that sent its pages first waited there with a full pipe
+    """In an edit the parent renders the single-file edition first (the one page only it
+    renders; the worker takes the queue meanwhile) and reads nothing from the worker until
+    it is done with its pages: a worker that sent its pages first waited with a full pipe
     (0.18 s of a 10,000-event title edit) instead of making the data files meanwhile.
     Both still take the data files from one queue, each made once."""
     import os
@@ -333,7 +334,7 @@ def test_in_an_edit_the_worker_makes_data_files_before_it_sends_what_it_rendered
     def note(what: str) -> None:
         with open(log, "a", encoding="utf-8") as out:           # both processes append
             out.write(f"{os.getpid()} {what}\n")
-    real_tasks, real_send = outputs.tasks, render._send_batches
+    real_tasks, real_send, real_stream = outputs.tasks, render._send_batches, render.stream_page
 
     def logged(*args):
         def wrap(task):
@@ -347,7 +348,12 @@ def test_in_an_edit_the_worker_makes_data_files_before_it_sends_what_it_rendered
     def sending(*args):
         note("send")
         return real_send(*args)
+
+    def streaming(env, dossier, spec, *args):
+        note(spec.url)
+        return real_stream(env, dossier, spec, *args)
     monkeypatch.setattr(pipeline, "tasks", logged)
+    monkeypatch.setattr(render, "stream_page", streaming)
     monkeypatch.setattr(render, "_send_batches", sending)
     event = sorted((tmp_path / "content/events").glob("*.md"))[100]
     text = event.read_text("utf-8")
@@ -356,7 +362,8 @@ def test_in_an_edit_the_worker_makes_data_files_before_it_sends_what_it_rendered
     lines = [line.split() for line in log.read_text("utf-8").splitlines()]
     parent = str(os.getpid())
     worker = [what for pid, what in lines if pid != parent]
-    assert "send" in worker and "task" in worker
+    assert [what for pid, what in lines if pid == parent][0] == "dossier.html"
+    assert "send" in worker and "task" in worker and "dossier.html" not in worker
     assert worker.index("send") > max(i for i, what in enumerate(worker) if what == "task")
     assert sum(what == "task" for _, what in lines) == len(outputs.GENERATED)
     clean = run_cli("--root", tmp_path, "--out", tmp_path / "clean", "--no-cache",
