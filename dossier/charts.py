@@ -39,6 +39,10 @@ def span(event: Event) -> tuple[int, int]:
 class _Scale:
     def __init__(self, first: int, last: int, left: float, right: float):
         self.first, self.last, self.left, self.right = first, max(last, first + 1), left, right
+        width, days = right - left, self.last - first
+        self.at = lambda day: round(left + (day - first) * width / days, 1)
+        """The same as calling the scale, by a plain function: a chart of 10,000 events
+        places 40,000 points, and calling an instance costs twice as much."""
 
     def __call__(self, day: int) -> float:
         return round(self.left + (day - self.first) * (self.right - self.left)
@@ -109,7 +113,7 @@ def _mark(here, event: Event, scale: _Scale, y: float, days: tuple[int, int]) ->
     when = event.when
     label = _label(event)
     uncertain = when.qualifier is not None
-    x1 = scale(first)
+    x1 = scale.at(first)
     if when.qualifier == "before":
         shape = (f'<line class="mark uncertain" x1="{scale.left}" x2="{x1}" y1="{y}" y2="{y}"/>'
                  f'<circle class="mark" cx="{x1}" cy="{y}" r="4"/>')
@@ -120,7 +124,7 @@ def _mark(here, event: Event, scale: _Scale, y: float, days: tuple[int, int]) ->
         css = "mark uncertain" if uncertain else "mark"
         shape = f'<circle class="{css}" cx="{x1}" cy="{y}" r="5"/>'
     else:
-        width = max(scale(last + 1) - x1, 4)
+        width = max(scale.at(last + 1) - x1, 4)
         css = "mark span uncertain" if uncertain else "mark span"
         shape = f'<rect class="{css}" x="{x1}" y="{y - 6}" width="{round(width, 1)}" height="12" rx="2"/>'
     return f'{_head(escape(here.ref(event.slug), quote=True), event.slug, label)}{shape}</a>'
@@ -170,21 +174,26 @@ def _pack(events: list[Event], spans: dict[str, tuple[int, int]], scale: _Scale,
     (``spans``: each event's ``span``, by slug)."""
     ends: dict[int, list[float]] = defaultdict(list)
     placed = {}
+    at = scale.at
     for event in sorted(events, key=lambda e: (spans[e.slug][0], e.slug)):
         first, last = spans[event.slug]
-        if event.when.qualifier == "before":
-            x1, x2 = scale.left, scale(first) + 6
-        elif event.when.qualifier == "after":
-            x1, x2 = scale(first) - 6, scale.right
+        qualifier = event.when.qualifier
+        if qualifier == "before":
+            x1, x2 = scale.left, at(first) + 6
+        elif qualifier == "after":
+            x1, x2 = at(first) - 6, scale.right
         else:
-            x1, x2 = scale(first) - 6, max(scale(last + 1), scale(first) + 6)
+            start = at(first)
+            x1, x2 = start - 6, max(at(last + 1), start + 6)
         lane = lane_of(event)
         rows = ends[lane]
-        row = next((i for i, end in enumerate(rows) if end + 3 < x1), len(rows))
-        if row == len(rows):
-            rows.append(x2)
+        for row, end in enumerate(rows):          # the first row free at x1
+            if end + 3 < x1:
+                rows[row] = x2
+                break
         else:
-            rows[row] = x2
+            row = len(rows)
+            rows.append(x2)
         placed[event.slug] = (lane, row)
     return placed
 
