@@ -42,7 +42,8 @@ class _Scale:
         width, days = right - left, self.last - first
         self.at = lambda day: round(left + (day - first) * width / days, 1)
         """The same as calling the scale, by a plain function: a chart of 10,000 events
-        places 40,000 points, and calling an instance costs twice as much."""
+        places 40,000 points, and calling an instance costs 40 % more (418 against 296 ns
+        a point, timeit)."""
 
     def __call__(self, day: int) -> float:
         return round(self.left + (day - self.first) * (self.right - self.left)
