@@ -516,8 +516,9 @@ def _render_all(one, specs: list[PageSpec], memo: dict, spans: dict, workers: in
     send.close()
     try:
         mine = {}
-        if not shared:                            # an edit: it makes little, not waited for
-            mine.update((spec.url, one(spec)) for spec in last)
+        if not shared:                            # an edit: the single-file edition first
+            mine.update((spec.url, one(spec)) for spec in last)   # (the worker's Markdown
+                                                                  # is little, not awaited)
         for chunk in _taking(queue, taken, size):
             mine.update((spec.url, one(spec)) for spec in chunk)
             if progress is not None:
