@@ -109,12 +109,16 @@ def _project(args: argparse.Namespace):
 def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .pipeline import build
     project = _project(args)
+    counter = _counter(err)
     try:
-        report = build(project, use_cache=not args.no_cache, progress=_counter(err))
+        report = build(project, use_cache=not args.no_cache, progress=counter)
     except KeyboardInterrupt:
         print("\nbuild interrupted; site/ was left as it was (or, if it was being updated, "
               "marked so that the next build rebuilds it)", file=err)
         return 130
+    finally:
+        if counter is not None:
+            counter.end()
     for warning in report.warnings:
         print(warning, file=err)
     print(summary(report, project), file=out)
@@ -135,15 +139,28 @@ def _keep(report) -> None:
     _KEPT[:] = [report]
 
 
-def _counter(err: TextIO):
-    """A page counter on a terminal; nothing when the output is a file or a pipe."""
-    if not getattr(err, "isatty", lambda: False)():
-        return None
+def _counter(err: TextIO) -> "_Counter | None":
+    """A progress line on a terminal; nothing when the output is a file or a pipe."""
+    return _Counter(err) if getattr(err, "isatty", lambda: False)() else None
 
-    def show(done: int, total: int) -> None:
-        end = "\n" if done >= total else ""
-        print(f"\rrendering pages: {done}/{total}", end=end, file=err, flush=True)
-    return show
+
+class _Counter:
+    """One line, written over as the build goes: 'reading content: 6000/12700',
+    'rendering pages: 8000/12709', 'rendering the single-file edition',
+    'writing data files: 3/7'; ended by a new line when the build ends."""
+
+    def __init__(self, err: TextIO):
+        self.err, self.width = err, 0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        text = f"{stage}: {done}/{total}" if total else f"{stage}..."
+        print(f"\r{text.ljust(self.width)}", end="", file=self.err, flush=True)
+        self.width = max(self.width, len(text))
+
+    def end(self) -> None:
+        if self.width:
+            print(file=self.err, flush=True)
+            self.width = 0
 
 
 def summary(report, project) -> str:

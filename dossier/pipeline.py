@@ -97,7 +97,8 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True,
           progress=None) -> BuildReport:
     """Compile content/ into a complete site in project.out.
 
-    ``progress(done, total)`` is called while pages render (the CLI shows a counter).
+    ``progress(stage, done, total)`` is called while content files are read (a clean
+    build's), pages render and data files are written (the CLI shows a counter).
     Python's cycle collector is paused meanwhile: a build makes millions of objects that
     live until it ends, and scanning them again and again took a fifth of a cold build's
     time at 10,000 events; rendering sweeps the cycles it leaves now and then instead
@@ -129,7 +130,8 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
         cache = load_cache(project.cache) if use_cache else Cache(code_digest())
     templates = load_templates(project.templates)
     early = prepare(project.content, templates, cache.parsed, cache.site_digest, cache.stats,
-                    project.jobs, template_cache(project.cache) if use_cache else None)
+                    project.jobs, template_cache(project.cache) if use_cache else None,
+                    progress)
     dossier, warnings, loaded, outcomes = compile_dossier(project, early.known, early.site,
                                                           early.stats, now)
     dossier = with_site_url(dossier, project.site_url, warnings)

@@ -43,12 +43,17 @@ class Prepared:
     """The compiled templates (the on-disk cache when nothing was compiled here)."""
 
 
+READING = "reading content"
+"""The stage ``progress(stage, files done, files)`` reports here."""
+
+
 def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
             known_site: str, stats: dict, jobs: int,
-            bytecode: jinja2.BytecodeCache | None) -> Prepared:
+            bytecode: jinja2.BytecodeCache | None, progress=None) -> Prepared:
     """Validate, on two processes, the files the cache does not know; nothing is done
     here (and a problem in any file is left for the ordinary load to report) when they
-    are few, when there is one core, or when dossier.yaml cannot be read."""
+    are few, when there is one core, or when dossier.yaml cannot be read. ``progress``
+    is told how many files either process has taken."""
     unchanged = Prepared(known, known_site, stats, bytecode)
     if jobs < 2 or "fork" not in mp.get_all_start_methods() or \
             _same_site(content, known, known_site, stats):
@@ -83,6 +88,8 @@ def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
             _validate(chunk, language, found, seen)
             while not done and receive.poll():      # what the worker has done so far
                 _take(receive.recv(), found, seen, done)
+            if progress is not None:
+                progress(READING, min(taken.value, len(todo)), len(todo))
         while not done:
             _take(receive.recv(), found, seen, done)
     except EOFError:                                # the worker died: the load does the rest

@@ -387,14 +387,26 @@ CHUNK = 24
 """Pages taken from the shared queue at a time (taking costs a lock: microseconds)."""
 
 
+PAGES, SINGLE, DATA = "rendering pages", "rendering the single-file edition", "writing data files"
+"""The stages ``progress(stage, done, total)`` reports while pages render (total 0: a
+stage without a count)."""
+
+
 def _counted(specs: list[PageSpec], progress, total: int):
     """Yield specs, reporting progress every 50 pages (and sweeping, see ``sweep``)."""
     for done, spec in enumerate(specs, 1):
         yield spec
         if progress is not None and done % 50 == 0:
-            progress(done, total)
+            progress(PAGES, done, total)
         if done % SWEEP_EVERY == 0:
             sweep()
+
+
+def _single(one, last: list[PageSpec], progress) -> dict:
+    """The single-file edition (``last``: it, or nothing), reported as its own stage."""
+    if last and progress is not None:
+        progress(SINGLE, 0, 0)
+    return {spec.url: one(spec) for spec in last}
 
 
 SWEEP_EVERY = 500
@@ -492,10 +504,10 @@ def _render_all(one, specs: list[PageSpec], memo: dict, spans: dict, workers: in
     shared = len(specs) >= PARALLEL_MIN           # else only the data files are shared
     if workers < 2 or "fork" not in mp.get_all_start_methods() or \
             not (shared or (side and specs)):
-        made = _run(side) if side is not None else None
+        made = _run(side, progress=progress) if side is not None else None
         pages = {spec.url: one(spec) for spec in _counted(specs, progress, len(specs))}
         if progress is not None and len(specs) >= 50:
-            progress(len(specs), len(specs))
+            progress(PAGES, len(specs), len(specs))
         return pages, made
     last = [spec for spec in specs if spec.single]
     queue = [spec for spec in specs if not spec.single]
@@ -517,19 +529,20 @@ def _render_all(one, specs: list[PageSpec], memo: dict, spans: dict, workers: in
     try:
         mine = {}
         if not shared:                            # an edit: the single-file edition first
-            mine.update((spec.url, one(spec)) for spec in last)   # (the worker's Markdown
-                                                                  # is little, not awaited)
-        for chunk in _taking(queue, taken, size):
+            mine.update(_single(one, last, progress))   # (the worker's Markdown is little,
+        for chunk in _taking(queue, taken, size):       # not awaited)
             mine.update((spec.url, one(spec)) for spec in chunk)
             if progress is not None:
-                progress(min(taken.value, len(queue)), len(specs))
+                progress(PAGES, min(taken.value, len(queue)), len(queue))
+        if progress is not None and queue:
+            progress(PAGES, len(queue), len(queue))   # every page taken, the rest the worker's
         stores = (memo, _Spans(spans, fragments))
         if shared:                                # the worker's Markdown first
             pages = _received(receive, stores)
-            mine.update((spec.url, one(spec)) for spec in last)
-            made = _run(side or [], side_taken)
+            mine.update(_single(one, last, progress))
+            made = _run(side or [], side_taken, progress)
         else:
-            made = _run(side or [], side_taken)
+            made = _run(side or [], side_taken, progress)
             pages = _received(receive, stores)
         made.update(_received(receive, stores))
     except BaseException:
@@ -537,19 +550,23 @@ def _render_all(one, specs: list[PageSpec], memo: dict, spans: dict, workers: in
         raise
     finally:
         worker.join()
-    if progress is not None:
-        progress(len(specs), len(specs))
     return ({spec.url: mine.get(spec.url) or pages[spec.url] for spec in specs},
             made if side is not None else None)
 
 
-def _run(tasks: list, taken=None) -> dict:
+def _run(tasks: list, taken=None, progress=None) -> dict:
     """Run tasks (all of them, or with a shared counter those this process takes) and
-    merge what they return."""
+    merge what they return; ``progress`` is told how many are done here, or taken by
+    either process."""
+    def report(done: int) -> None:
+        if progress is not None and tasks:
+            progress(DATA, done if taken is None else min(taken.value, len(tasks)), len(tasks))
     made: dict = {}
-    for chunk in ([tasks] if taken is None else chunks(tasks, taken, 1)):
-        for task in chunk:
-            made.update(task())
+    report(0)
+    for done, task in enumerate(itertools.chain.from_iterable(
+            [tasks] if taken is None else chunks(tasks, taken, 1)), 1):
+        made.update(task())
+        report(done)
     return made
 
 

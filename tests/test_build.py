@@ -1,6 +1,10 @@
 """Whole-site builds of the fixture dossier: pages, links, backlinks, determinism, atomicity."""
 
+import io
+import re
 from pathlib import Path
+
+import pytest
 
 from conftest import build, run_cli, snapshot, soup
 from sitecheck import broken_links, reachable
@@ -195,3 +199,70 @@ def test_the_build_command_leaves_its_build_for_the_process_end_to_free(project,
     assert build(project, "--no-cache").code == 0
     gc.collect()
     assert made[0]() is None and made[1]() is not None
+
+
+class _Terminal(io.StringIO):
+    """Standard error as a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def _reports(root, *extra: str) -> list[tuple[str, int, int]]:
+    """What a build tells its progress callback, in order."""
+    from dossier import pipeline
+    from dossier.project import Project
+    seen: list = []
+    jobs = int(extra[extra.index("--jobs") + 1]) if "--jobs" in extra else None
+    pipeline.build(Project.at(root, jobs=jobs), use_cache="--no-cache" not in extra,
+                   progress=lambda *report: seen.append(report))
+    return seen
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_long_build_reports_each_stage_to_its_end(tmp_path, jobs):
+    """Progress goes stage by stage (on two cores: reading content, rendering pages, the
+    single-file edition, data files), each count never going back and ending at its
+    total: the counter a terminal shows never sits still on a stage that is done."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from generate import generate
+    generate(tmp_path, 320)
+    seen = _reports(tmp_path, "--no-cache", "--jobs", jobs)
+    stages = list(dict.fromkeys(stage for stage, _, _ in seen))
+    if jobs == "2":
+        assert stages == ["reading content", "rendering pages",
+                          "rendering the single-file edition", "writing data files"]
+    else:
+        assert set(stages) == {"rendering pages", "writing data files"}
+    for stage in stages:
+        counts = [(done, total) for name, done, total in seen if name == stage]
+        assert all(done <= total for done, total in counts), stage
+        assert [done for done, _ in counts] == sorted(done for done, _ in counts), stage
+        assert counts[-1][0] == counts[-1][1], stage
+        assert [name for name, _, _ in seen].count(stage) == len(counts)
+    for first, second in zip(stages, stages[1:]):            # one stage, then the next
+        names = [name for name, _, _ in seen]
+        assert max(i for i, name in enumerate(names) if name == first) < names.index(second)
+
+
+def test_the_terminal_shows_one_progress_line_a_pipe_shows_none(tmp_path):
+    """On a terminal the build writes its progress over one line ('\\r'), ended before the
+    warnings and the summary; to a file or a pipe it writes none."""
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    from dossier.cli import main
+    from generate import generate
+    generate(tmp_path, 320)
+    out, err = io.StringIO(), _Terminal()
+    assert main(["--root", str(tmp_path), "--no-cache", "--jobs", "2"], out=out, err=err) == 0
+    shown = err.getvalue()
+    for line in ("reading content: ", "rendering pages: ", "rendering the single-file edition...",
+                 "writing data files: "):
+        assert f"\r{line}" in shown, line
+    last, ended, rest = shown.rpartition("\r")[2].partition("\n")
+    assert re.fullmatch(r"writing data files: (\d+)/\1 *", last) and ended
+    assert rest.startswith("content/dossier.yaml: warning: site_url")   # on a line of its own
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["--root", str(tmp_path), "--no-cache", "--jobs", "2"], out=out, err=err) == 0
+    assert "\r" not in err.getvalue() and "rendering" not in err.getvalue()
