@@ -90,6 +90,8 @@ def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
                 _take(receive.recv(), found, seen, done)
             if progress is not None:
                 progress(READING, min(taken.value, len(todo)), len(todo))
+        if progress is not None:                    # every file taken, the rest the worker's
+            progress(READING, len(todo), len(todo))
         while not done:
             _take(receive.recv(), found, seen, done)
     except EOFError:                                # the worker died: the load does the rest

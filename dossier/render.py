@@ -567,6 +567,7 @@ def _run(tasks: list, taken=None, progress=None) -> dict:
             [tasks] if taken is None else chunks(tasks, taken, 1)), 1):
         made.update(task())
         report(done)
+    report(len(tasks))                            # every task taken, the rest the worker's
     return made
 
 
