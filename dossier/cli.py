@@ -113,7 +113,9 @@ def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         report = build(project, use_cache=not args.no_cache, progress=counter)
     except KeyboardInterrupt:
-        print("\nbuild interrupted; site/ was left as it was (or, if it was being updated, "
+        if counter is not None:
+            counter.end()                     # the ^C the terminal echoed stays on its line
+        print("build interrupted; site/ was left as it was (or, if it was being updated, "
               "marked so that the next build rebuilds it)", file=err)
         return 130
     finally:
