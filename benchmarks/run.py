@@ -70,37 +70,37 @@ def touch_event(root: Path, n: int) -> Path:
     return event
 
 
+def _edit_field(path: Path, field: str, change) -> None:
+    """Give the first line ``field: value`` of a file the value ``change(value)``."""
+    lines = path.read_text("utf-8").split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith(f"{field}: "))
+    lines[at] = f"{field}: {change(lines[at][len(field) + 2:])}"
+    path.write_text("\n".join(lines), "utf-8")
+
+
 def retitle_event(root: Path, n: int) -> None:
     """Give an event a new title (shown on its neighbours' pages, its people's and
     sources' pages, the timeline and its charts, the data files)."""
-    event = middle_event(root)
-    lines = event.read_text("utf-8").split("\n")
-    at = lines.index(next(line for line in lines if line.startswith("title: ")))
-    lines[at] = f'title: "Retitled event {n}"'
-    event.write_text("\n".join(lines), "utf-8")
+    _edit_field(middle_event(root), "title", lambda _: f'"Retitled event {n}"')
 
 
 def redate_event(root: Path, n: int) -> None:
     """Move an event's date a week (a month, for a month's date) later, or back every
     other run: it moves past its neighbours on the timeline, in its charts and in every
     list of events."""
-    event = middle_event(root)
-    lines = event.read_text("utf-8").split("\n")
-    at = lines.index(next(line for line in lines if line.startswith("date: ")))
-    when, step = lines[at][len("date: "):], 1 if n % 2 == 0 else -1
-    if len(when) == len("2000-01"):
-        year, month = divmod(int(when[:4]) * 12 + int(when[5:]) - 1 + step, 12)
-        lines[at] = f"date: {year:04d}-{month + 1:02d}"
-    else:
-        lines[at] = f"date: {(date.fromisoformat(when) + timedelta(days=7 * step)).isoformat()}"
-    event.write_text("\n".join(lines), "utf-8")
+    step = 1 if n % 2 == 0 else -1
+
+    def moved(when: str) -> str:
+        if len(when) == len("2000-01"):
+            year, month = divmod(int(when[:4]) * 12 + int(when[5:]) - 1 + step, 12)
+            return f"{year:04d}-{month + 1:02d}"
+        return (date.fromisoformat(when) + timedelta(days=7 * step)).isoformat()
+    _edit_field(middle_event(root), "date", moved)
 
 
 def touch_profile(root: Path, n: int) -> None:
-    person = root / "content/people/person-1.yaml"
-    lines = person.read_text("utf-8").splitlines()
-    lines[0] = f"name: Edited Person {n}"
-    person.write_text("\n".join(lines) + "\n", "utf-8")
+    """Rename a person (shown wherever the person is named)."""
+    _edit_field(root / "content/people/person-1.yaml", "name", lambda _: f"Edited Person {n}")
 
 
 def serve_latency(root: Path, runs: int) -> tuple[list[float], list[float]]:

@@ -113,14 +113,14 @@ def cmd_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     try:
         report = build(project, use_cache=not args.no_cache, progress=counter)
     except KeyboardInterrupt:
-        if counter is not None:
-            counter.end()                     # the ^C the terminal echoed stays on its line
+        report = None
+    finally:
+        if counter is not None:               # before any other line, even after a ^C
+            counter.end()
+    if report is None:
         print("build interrupted; site/ was left as it was (or, if it was being updated, "
               "marked so that the next build rebuilds it)", file=err)
         return 130
-    finally:
-        if counter is not None:
-            counter.end()
     for warning in report.warnings:
         print(warning, file=err)
     print(summary(report, project), file=out)

@@ -556,8 +556,8 @@ def _render_all(one, specs: list[PageSpec], memo: dict, spans: dict, workers: in
 
 def _run(tasks: list, taken=None, progress=None) -> dict:
     """Run tasks (all of them, or with a shared counter those this process takes) and
-    merge what they return; ``progress`` is told how many are done here, or taken by
-    either process."""
+    merge what they return; ``progress`` is told how many are done here or, with a shared
+    counter, taken by either process (once this process finds none left: all of them)."""
     def report(done: int) -> None:
         if progress is not None and tasks:
             progress(DATA, done if taken is None else min(taken.value, len(tasks)), len(tasks))
@@ -567,7 +567,8 @@ def _run(tasks: list, taken=None, progress=None) -> dict:
             [tasks] if taken is None else chunks(tasks, taken, 1)), 1):
         made.update(task())
         report(done)
-    report(len(tasks))                            # every task taken, the rest the worker's
+    if taken is not None:
+        report(len(tasks))                        # the counter is past the end by now
     return made
 
 

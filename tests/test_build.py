@@ -208,18 +208,17 @@ class _Terminal(io.StringIO):
         return True
 
 
-def _reports(root, *extra: str) -> list[tuple[str, int, int]]:
-    """What a build tells its progress callback, in order."""
+def _reports(root, jobs: int) -> list[tuple[str, int, int]]:
+    """What a clean build on ``jobs`` processes tells its progress callback, in order."""
     from dossier import pipeline
     from dossier.project import Project
     seen: list = []
-    jobs = int(extra[extra.index("--jobs") + 1]) if "--jobs" in extra else None
-    pipeline.build(Project.at(root, jobs=jobs), use_cache="--no-cache" not in extra,
+    pipeline.build(Project.at(root, jobs=jobs), use_cache=False,
                    progress=lambda *report: seen.append(report))
     return seen
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"])
+@pytest.mark.parametrize("jobs", [1, 2])
 def test_a_long_build_reports_each_stage_to_its_end(tmp_path, jobs):
     """Progress goes stage by stage (on two cores: reading content, rendering pages, the
     single-file edition, data files), each count never going back and ending at its
@@ -228,9 +227,10 @@ def test_a_long_build_reports_each_stage_to_its_end(tmp_path, jobs):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
     from generate import generate
     generate(tmp_path, 320)
-    seen = _reports(tmp_path, "--no-cache", "--jobs", jobs)
-    stages = list(dict.fromkeys(stage for stage, _, _ in seen))
-    if jobs == "2":
+    seen = _reports(tmp_path, jobs)
+    names = [name for name, _, _ in seen]
+    stages = list(dict.fromkeys(names))
+    if jobs == 2:
         assert stages == ["reading content", "rendering pages",
                           "rendering the single-file edition", "writing data files"]
     else:
@@ -240,9 +240,7 @@ def test_a_long_build_reports_each_stage_to_its_end(tmp_path, jobs):
         assert all(done <= total for done, total in counts), stage
         assert [done for done, _ in counts] == sorted(done for done, _ in counts), stage
         assert counts[-1][0] == counts[-1][1], stage
-        assert [name for name, _, _ in seen].count(stage) == len(counts)
     for first, second in zip(stages, stages[1:]):            # one stage, then the next
-        names = [name for name, _, _ in seen]
         assert max(i for i, name in enumerate(names) if name == first) < names.index(second)
 
 

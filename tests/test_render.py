@@ -139,10 +139,10 @@ def test_timeline_marks_go_in_the_first_row_free_and_never_overlap(tmp_path):
     def extent(event):
         first, last = spans[event.slug]
         if event.when.qualifier == "before":
-            return scale.left, scale(first) + 6
+            return scale.left, scale.at(first) + 6
         if event.when.qualifier == "after":
-            return scale(first) - 6, scale.right
-        return scale(first) - 6, max(scale(last + 1), scale(first) + 6)
+            return scale.at(first) - 6, scale.right
+        return scale.at(first) - 6, max(scale.at(last + 1), scale.at(first) + 6)
     ends: dict = {}
     for event in sorted(events, key=lambda e: (spans[e.slug][0], e.slug)):
         lane, row = placed[event.slug]
