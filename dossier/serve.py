@@ -15,6 +15,7 @@ import html
 import json
 import mimetypes
 import os
+import signal
 import struct
 import sys
 import threading
@@ -558,6 +559,24 @@ def reload_browsers(path: str) -> None:
             LiveReloadHandler.waiters.discard(waiter)
 
 
+def _stop_on_ctrl_c(loop: ioloop.IOLoop) -> Callable[[], None]:
+    """While the loop serves, Ctrl-C stops the loop instead of raising KeyboardInterrupt
+    wherever the main thread happens to be. Raised inside a weakref callback or a
+    ``__del__`` (the cycle collector runs in serve), Python prints the KeyboardInterrupt as
+    "Exception ignored" and drops it, and serve went on serving. A second Ctrl-C raises as
+    usual. Returns what puts the previous handler back. (Before the loop runs, during the
+    first build, Ctrl-C raises: the main thread is building, not in a callback.)"""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None  # only the main thread may set a handler, and receives signals
+    previous = signal.getsignal(signal.SIGINT)
+
+    def stop(signum, frame) -> None:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        loop.asyncio_loop.call_soon_threadsafe(loop.stop)
+    signal.signal(signal.SIGINT, stop)
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
 def serve(project: Project, host: str, port: int, open_browser: bool, out: TextIO,
           err: TextIO) -> int:
     """Run the authoring server until Ctrl-C (at any moment, even during the first build)."""
@@ -577,8 +596,12 @@ def serve(project: Project, host: str, port: int, open_browser: bool, out: TextI
                   flush=True)
             if open_browser:
                 threading.Timer(0.5, webbrowser.open, [url]).start()
-        _Server(site, listening).serve(port=port, host=host, root=str(project.out),
-                                       restart_delay=0)
+        restore = _stop_on_ctrl_c(loop)
+        try:
+            _Server(site, listening).serve(port=port, host=host, root=str(project.out),
+                                           restart_delay=0)
+        finally:
+            restore()
     except KeyboardInterrupt:
         pass
     except OSError as error:  # the port is taken, or the address is not ours

@@ -268,6 +268,45 @@ def test_ctrl_c_stops_cleanly(project):
     server.wait_for(lambda: "stopped" in server.out)
 
 
+def test_ctrl_c_stops_even_when_it_lands_in_a_finalizer(project):
+    """A Ctrl-C that Python handles inside a ``__del__`` (or a weakref callback, as the
+    cycle collector runs them) still stops the server. Raised there as KeyboardInterrupt,
+    it was printed as "Exception ignored" and dropped, and serve went on serving (seen in
+    CI). The finalizer here signals the process itself and then runs on, so that the
+    signal is handled inside it."""
+    port = free_port()
+    script = (
+        "import os, signal\n"
+        "from tornado import ioloop\n"
+        "from dossier.cli import main\n"
+        "class Finalized:\n"
+        "    def __del__(self):\n"
+        "        os.kill(os.getpid(), signal.SIGINT)\n"
+        "        for _ in range(200000):\n"
+        "            pass\n"
+        "def drop():\n"
+        "    Finalized()\n"
+        "class Out:\n"
+        "    def write(self, text):\n"
+        "        if text.startswith('serving '):\n"
+        "            ioloop.IOLoop.current().call_later(0.3, drop)\n"
+        "        print(text, end='', flush=True)\n"
+        "    def flush(self):\n"
+        "        pass\n"
+        f"main(['serve', '--root', {str(project)!r}, '--port', '{port}'], out=Out())\n")
+    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f"serve went on after the Ctrl-C; stderr={err[-600:]}") from None
+    assert proc.returncode == 0, err
+    assert out.splitlines()[-1] == "stopped", out
+    assert "Exception ignored" not in err, err
+
+
 @pytest.mark.parametrize("kind", ["Inotify", "Snapshots"])
 def test_watchers_see_every_kind_of_change(tmp_path, kind):
     """Both ways of watching (inotify on Linux, walking elsewhere) report a write, a
