@@ -20,6 +20,7 @@ from markupsafe import Markup
 from .dates import MONTHS, PartialDate
 from .link import Dossier
 from .model import Event, Person, Position
+from .words import counted
 
 WIDTH, LABEL, LANE, TOP = 960, 170, 30, 28
 ROW, GAP = 18, 10
@@ -311,8 +312,8 @@ def network_svg(here, dossier: Dossier, pairs: dict[tuple[str, str], list[Event]
     parts = []
     for (a, b), events in pairs.items():
         (x1, y1, _), (x2, y2, _) = where[a], where[b]
-        label = escape(f"{here.name(a)} and {here.name(b)}: {len(events)} shared "
-                       f"event{'s' if len(events) != 1 else ''}", quote=True)
+        label = escape(f"{here.name(a)} and {here.name(b)}: "
+                       f"{counted(len(events), 'shared event')}", quote=True)
         parts.append(f'<line class="edge" x1="{x1}" y1="{y1}" x2="{x2}" y2="{y2}" '
                      f'stroke-width="{min(1 + len(events), 7)}"><title>{label}</title></line>')
     for slug in nodes:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable, TextIO
 
 from .errors import ContentErrors, DossierError, UsageError
+from .words import counted
 
 USAGE = """\
 python build.py [--out DIR] [--root DIR] [--no-cache]   build the site into site/
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None, out: TextIO | None = None,
         for problem in error.problems:
             print(problem, file=err)
         count = sum(p.severity == "error" for p in error.problems)
-        print(f"build failed: {count} error{'s' if count != 1 else ''}; site/ was not changed",
+        print(f"build failed: {counted(count, 'error')}; site/ was not changed",
               file=err)
         return 1
     except DossierError as error:
@@ -173,7 +174,7 @@ def summary(report, project) -> str:
         removed += f"; search index {report.search_index / 1024:.0f} KB"
     return (f"built {project.out}: {report.written} files written, {unchanged} unchanged"
             f"{removed}, {report.rendered} pages rendered in {report.seconds:.2f} s "
-            f"({report.counts}; {len(report.warnings)} warnings)")
+            f"({report.counts}; {counted(len(report.warnings), 'warning')})")
 
 
 def cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

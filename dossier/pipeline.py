@@ -29,6 +29,7 @@ from .project import Project
 from .render import PARALLEL_MIN, make_environment, render_all, splice_safe
 from .urls import KIND_FOLDERS, Url
 from .validate import validate
+from .words import counted
 from .write import (Spool, Spooled, check_output_dir, file_stamps, pieces_intact,
                     read_build_id, stage_site, update_site)
 
@@ -212,9 +213,11 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
                                                         if spec.streamed), *state.files])
                     if kept_state else {})
     total = len(state.pages) + len(state.files)
-    counts = (f"{len(dossier.events)} events, {len(dossier.people)} people, "
-              f"{len(dossier.organizations)} organizations, {len(dossier.sources)} sources, "
-              f"{len(dossier.quotes)} quotes")
+    counts = ", ".join([counted(len(dossier.events), "event"),
+                        counted(len(dossier.people), "person", "people"),
+                        counted(len(dossier.organizations), "organization"),
+                        counted(len(dossier.sources), "source"),
+                        counted(len(dossier.quotes), "quote")])
     if use_cache:
         if rendered or written or removed or previous is None:
             cache = save_cache(project.cache, cache)

@@ -37,6 +37,7 @@ from .outputs import GENERATED, SEARCH_INDEX
 from .pipeline import build
 from .preview import ahead, preview, preview_ahead
 from .project import Project
+from .words import counted
 
 POLL_SECONDS = 0.05
 """How often the watched folders are checked when they must be walked (no inotify)."""
@@ -212,7 +213,7 @@ def overlay(messages: list[str]) -> bytes:
         '<button type="button" onclick="this.parentNode.remove()" aria-label="Hide errors" '
         'style="float:right;background:none;color:#fff;border:1px solid #fff;'
         'font:inherit;cursor:pointer">×</button>'
-        f'<strong>Build failed ({len(messages)} problem{"s" if len(messages) != 1 else ""})'
+        f'<strong>Build failed ({counted(len(messages), "problem")})'
         '. The page below is from the last good build; it reloads when you fix this.</strong>'
         f'<ul style="margin:.5rem 0 0;padding-left:1.25rem">{items}</ul></div>'
     ).encode()
@@ -437,7 +438,7 @@ class DevSite:
         self.errors = messages
         for message in messages:
             print(message, file=self.err, flush=True)
-        print(f"build failed: {len(messages)} problem{'s' if len(messages) != 1 else ''}; "
+        print(f"build failed: {counted(len(messages), 'problem')}; "
               "serving the last good build",
               file=self.err, flush=True)
         self.notify("*")

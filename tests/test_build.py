@@ -264,3 +264,14 @@ def test_the_terminal_shows_one_progress_line_a_pipe_shows_none(tmp_path):
     out, err = io.StringIO(), io.StringIO()
     assert main(["--root", str(tmp_path), "--no-cache", "--jobs", "2"], out=out, err=err) == 0
     assert "\r" not in err.getvalue() and "rendering" not in err.getvalue()
+
+
+def test_the_summary_counts_in_words_that_agree_with_the_numbers(project):
+    """One of a kind is said in the singular ("1 person", "1 warning"), as the minimal
+    dossier has one person, organization, quote and (without a site URL) warning."""
+    first = build(project)
+    assert first.code == 0, first.err
+    assert first.out.rstrip().endswith(
+        "(3 events, 1 person, 1 organization, 2 sources, 1 quote; 1 warning)"), first.out
+    again = build(project, "--site-url", "https://example.org/d/")
+    assert again.out.rstrip().endswith("1 quote; 0 warnings)"), again.out
