@@ -168,7 +168,9 @@ class Staging(_Folder):
             return super()._open(url)
         target = self._place(url)
         try:
-            return os.fdopen(os.open(target, os.O_WRONLY | _NOFOLLOW), "wb")
+            descriptor = os.open(target, os.O_WRONLY | _NOFOLLOW)
+            forget_contents(descriptor)
+            return os.fdopen(descriptor, "wb")
         except FileNotFoundError:
             pass
         except IsADirectoryError:
@@ -605,6 +607,61 @@ def _delete_ours(folder: Path) -> None:
     shutil.rmtree(folder)
 
 
+def forget_contents(descriptor: int) -> None:
+    """Let a file about to be written over take its new bytes without reading its old ones
+    from disk, when they are not in memory: its blocks become unwritten extents that read
+    as zeros (fallocate's ZERO_RANGE, its size kept; nothing is freed, so no discard and
+    no inode scan). Writing over a file whose pages the kernel has dropped otherwise
+    reads each page that a write covers only in part first, one wait on the disk per
+    file: a spare left unread for a while (or evicted under memory pressure) took 1.3 s
+    to write over at 10,000 events, 0.4 s so; 0.25 s when its pages are in memory, when
+    nothing is done. Does nothing where Linux's cachestat (6.5+) or fallocate is
+    missing, or the file system refuses."""
+    calls = _page_calls()
+    if calls is None:
+        return
+    cachestat, fallocate = calls
+    size = os.fstat(descriptor).st_size
+    found = (ctypes.c_uint64 * 5)()                   # nr_cache, nr_dirty, ... (pages)
+    if not size or cachestat(descriptor, (ctypes.c_uint64 * 2)(0, 0), found, 0) != 0:
+        return
+    if found[0] * mmap.PAGESIZE < size:
+        fallocate(descriptor, _FALLOC_ZERO_RANGE | _FALLOC_KEEP_SIZE, 0,
+                  -(-size // mmap.PAGESIZE) * mmap.PAGESIZE)
+
+
+_FALLOC_KEEP_SIZE, _FALLOC_ZERO_RANGE = 0x01, 0x10
+_CACHESTAT = {"x86_64": 451, "aarch64": 451}
+"""cachestat's system call number, by machine (Linux's generic table and x86-64's)."""
+
+
+@functools.cache
+def _page_calls():
+    """(cachestat, fallocate) through libc, or None where either is missing (cachestat
+    is tried once on a pipe: ENOSYS before Linux 6.5)."""
+    number = _CACHESTAT.get(os.uname().machine) if hasattr(os, "uname") else None
+    libc = _libc()
+    if number is None or libc is None or not hasattr(libc, "fallocate"):
+        return None
+    fallocate = libc.fallocate
+    fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+    syscall = libc.syscall
+    syscall.restype = ctypes.c_long
+
+    def cachestat(descriptor: int, span, found, flags: int) -> int:
+        return syscall(ctypes.c_long(number), ctypes.c_int(descriptor), span, found,
+                       ctypes.c_uint(flags))
+    read, write = os.pipe()
+    try:
+        if cachestat(read, (ctypes.c_uint64 * 2)(0, 0), (ctypes.c_uint64 * 5)(), 0) != 0 \
+                and ctypes.get_errno() == errno.ENOSYS:
+            return None
+    finally:
+        os.close(read)
+        os.close(write)
+    return cachestat, fallocate
+
+
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -618,10 +675,14 @@ def _exchange(a: Path, b: Path) -> bool:
     return result == 0
 
 
-@functools.cache
 def _renameat2():
-    """libc's renameat2, looked up once (finding libc runs ``ldconfig -p``), or None."""
+    """libc's renameat2, or None."""
+    libc = _libc()
+    return None if libc is None else getattr(libc, "renameat2", None)
+
+
+@functools.cache
+def _libc():
+    """The C library, looked up once (finding it runs ``ldconfig -p``), or None."""
     libc_name = ctypes.util.find_library("c")
-    if not libc_name:
-        return None
-    return getattr(ctypes.CDLL(libc_name, use_errno=True), "renameat2", None)
+    return ctypes.CDLL(libc_name, use_errno=True) if libc_name else None

@@ -233,6 +233,61 @@ def test_a_large_replaced_site_is_kept_as_the_spare_and_written_over_next_time(
     assert not list(project.glob(".site.tmp-*"))
 
 
+def _drop_pages(folder: Path) -> None:
+    """Have the kernel forget the file pages of ``folder`` (as it does with a spare left
+    unread for a while): written to disk, then dropped from memory."""
+    os.sync()
+    for path in [folder] if folder.is_file() else folder.rglob("*"):
+        if path.is_file():
+            descriptor = os.open(path, os.O_RDONLY)
+            os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.close(descriptor)
+
+
+def _has_cachestat() -> bool:
+    release = tuple(int(part) for part in os.uname().release.split(".")[:2])
+    return sys.platform == "linux" and release >= (6, 5) and os.uname().machine in (
+        "x86_64", "aarch64")
+
+
+@pytest.mark.skipif(not _has_cachestat(), reason="cachestat needs Linux 6.5+ (x86-64, arm64)")
+def test_a_file_written_over_is_not_read_back_when_its_pages_are_gone(tmp_path):
+    """write.forget_contents: a file whose pages are no longer in memory gets its blocks
+    zeroed in place (so that writing over it reads nothing from disk); one whose pages are
+    in memory is left as it is (nothing to read)."""
+    from dossier import write
+    gone, kept = tmp_path / "gone.html", tmp_path / "kept.html"
+    for path in (gone, kept):
+        path.write_bytes(b"old bytes " * 1000)
+    _drop_pages(gone)
+    for path in (gone, kept):
+        descriptor = os.open(path, os.O_WRONLY)
+        try:
+            write.forget_contents(descriptor)
+        finally:
+            os.close(descriptor)
+    assert gone.read_bytes() == bytes(10000)
+    assert kept.read_bytes() == b"old bytes " * 1000
+
+
+def test_a_spare_whose_pages_are_gone_is_written_over_into_a_fresh_build(
+        project, monkeypatch, tmp_path):
+    """Written over once its pages are dropped (their blocks zeroed first, where the
+    system can), the spare becomes exactly a fresh build, its files shorter or longer."""
+    from dossier import write
+    monkeypatch.setattr(write, "SPARE_MIN", 1)
+    assert run_cli("--root", project).code == 0
+    assert run_cli("--root", project, "--no-cache").code == 0
+    spare = write.spare_path(project / "site")
+    (spare / "index.html").write_bytes(b"x" * 100_000)   # longer than the new one
+    (spare / "timeline.html").write_bytes(b"x")          # shorter
+    _drop_pages(spare)
+    _rename(project)
+    assert run_cli("--root", project, "--no-cache").code == 0
+    assert run_cli("--root", project, "--out", tmp_path / "fresh", "--no-cache").code == 0
+    assert snapshot(project / "site") == snapshot(tmp_path / "fresh")
+
+
 def test_a_failed_build_into_the_spare_leaves_the_site_and_keeps_the_spare(
         project, monkeypatch):
     from dossier import write
