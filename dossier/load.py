@@ -138,6 +138,47 @@ def read_bytes(file: str | Path, shown: SourcePath, size: int) -> bytes | Conten
         return handle.read()
 
 
+def prefetch(files: list[str], sample: int = 8) -> None:
+    """Have the kernel start reading all of ``files`` at once, when a sample of them shows
+    they are not in memory (a first build after a while, or after a restart): read one
+    by one, each waited on the disk in turn (0.83-1.0 s for 12,700 files here; 0.2 s
+    with this first). When the sample is in memory, as in a build soon after another,
+    nothing more is done."""
+    if not (hasattr(os, "RWF_NOWAIT") and hasattr(os, "posix_fadvise")) or not files:
+        return
+    if all(_in_memory(file) for file in files[::max(1, len(files) // sample)][:sample]):
+        return
+    for file in files:
+        try:
+            descriptor = os.open(file, os.O_RDONLY)
+        except OSError:                             # reading it will say why
+            continue
+        try:
+            os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(descriptor)
+
+
+def _in_memory(file: str) -> bool:
+    """True unless the start of ``file`` would have to be read from disk (and when that
+    cannot be told)."""
+    try:
+        descriptor = os.open(file, os.O_RDONLY)
+    except OSError:
+        return True
+    try:
+        os.preadv(descriptor, [bytearray(1)], 0, os.RWF_NOWAIT)
+    except BlockingIOError:
+        return False
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+    return True
+
+
 def decode(raw: bytes, shown: SourcePath) -> str | ContentProblem:
     """UTF-8 text of a file, or where its first undecodable byte is."""
     try:

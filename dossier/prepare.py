@@ -19,7 +19,7 @@ from pathlib import Path
 import jinja2
 
 from .errors import TemplateFailure
-from .load import (SITE_FILE, Record, content_entries, display_path, load_file,
+from .load import (SITE_FILE, Record, content_entries, display_path, load_file, prefetch,
                    unchanged_digest)
 from .render import CompiledTemplates, chunks, die_with_parent, make_environment
 from .validate import outcome, validate_site
@@ -73,6 +73,7 @@ def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
     todo = [entry for entry in entries[1:] if entry[2] not in stats]
     if len(todo) < PREPARE_MIN:
         return unchanged
+    prefetch([path for _, path, _ in todo])
     language = validate_site(site, []).language
     context = mp.get_context("fork")
     taken = context.Value("q", 0)

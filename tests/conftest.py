@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,17 @@ def build(root: Path, *extra: str) -> Run:
 
 def soup(path: Path) -> BeautifulSoup:
     return BeautifulSoup(path.read_text("utf-8"), "html.parser")
+
+
+def drop_pages(folder: Path) -> None:
+    """Have the kernel forget the file pages of ``folder`` (as it does with a spare left
+    unread for a while): written to disk, then dropped from memory."""
+    os.sync()
+    for path in [folder] if folder.is_file() else folder.rglob("*"):
+        if path.is_file():
+            descriptor = os.open(path, os.O_RDONLY)
+            os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
+            os.close(descriptor)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, run_cli, snapshot
+from conftest import REPO, drop_pages, run_cli, snapshot
 from sitecheck import broken_links
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -233,17 +233,6 @@ def test_a_large_replaced_site_is_kept_as_the_spare_and_written_over_next_time(
     assert not list(project.glob(".site.tmp-*"))
 
 
-def _drop_pages(folder: Path) -> None:
-    """Have the kernel forget the file pages of ``folder`` (as it does with a spare left
-    unread for a while): written to disk, then dropped from memory."""
-    os.sync()
-    for path in [folder] if folder.is_file() else folder.rglob("*"):
-        if path.is_file():
-            descriptor = os.open(path, os.O_RDONLY)
-            os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-            os.close(descriptor)
-
-
 def _has_cachestat() -> bool:
     release = tuple(int(part) for part in os.uname().release.split(".")[:2])
     return sys.platform == "linux" and release >= (6, 5) and os.uname().machine in (
@@ -259,7 +248,7 @@ def test_a_file_written_over_is_not_read_back_when_its_pages_are_gone(tmp_path):
     gone, kept = tmp_path / "gone.html", tmp_path / "kept.html"
     for path in (gone, kept):
         path.write_bytes(b"old bytes " * 1000)
-    _drop_pages(gone)
+    drop_pages(gone)
     for path in (gone, kept):
         descriptor = os.open(path, os.O_WRONLY)
         try:
@@ -281,7 +270,7 @@ def test_a_spare_whose_pages_are_gone_is_written_over_into_a_fresh_build(
     spare = write.spare_path(project / "site")
     (spare / "index.html").write_bytes(b"x" * 100_000)   # longer than the new one
     (spare / "timeline.html").write_bytes(b"x")          # shorter
-    _drop_pages(spare)
+    drop_pages(spare)
     _rename(project)
     assert run_cli("--root", project, "--no-cache").code == 0
     assert run_cli("--root", project, "--out", tmp_path / "fresh", "--no-cache").code == 0

@@ -1,11 +1,17 @@
 """Loading: front matter splitting with line numbers, YAML with marks, file-level problems."""
 
+import os
+import time
+
 import pytest
 import yaml
 
 from dossier.errors import ContentProblem
+from dossier import load
 from dossier.load import Record, parse_record, split_front_matter
 from dossier.yamlmarks import MarkedLoader, YAMLLimitError, parse_yaml
+
+from conftest import drop_pages
 
 
 def test_front_matter_split_keeps_file_line_numbers():
@@ -103,3 +109,28 @@ def test_yaml_tags_merge_keys_and_aliases():
     with pytest.raises(YAMLLimitError, match="aliases"):
         parse_yaml("a: &x [1, 2]\nb: *x\n")
     assert parse_yaml("a: &x word\nb: *x\n") == {"a": "word", "b": "word"}
+
+
+@pytest.mark.skipif(not hasattr(os, "RWF_NOWAIT"), reason="RWF_NOWAIT is Linux's")
+def test_content_not_in_memory_is_read_ahead_all_at_once(tmp_path, monkeypatch):
+    """load.prefetch asks the kernel to read every file at once when a sample of them is
+    not in memory, and asks nothing when it is."""
+    files = [tmp_path / f"{number:02d}.md" for number in range(40)]
+    for file in files:
+        file.write_text(f"---\ntitle: Event {file.stem}\n---\n" + "Body text. " * 500)
+    advice = []
+    advise = os.posix_fadvise
+    monkeypatch.setattr(os, "posix_fadvise", lambda descriptor, offset, length, what: (
+        advice.append(what), advise(descriptor, offset, length, what)))
+    load.prefetch([str(file) for file in files])
+    assert advice == []                                   # just written: in memory
+    drop_pages(tmp_path)
+    advice.clear()
+    assert not load._in_memory(str(files[1]))             # (not one prefetch samples)
+    load.prefetch([str(file) for file in files])
+    assert advice.count(os.POSIX_FADV_WILLNEED) == len(files) and len(advice) == len(files)
+    for _ in range(250):                                  # read in the background
+        if all(load._in_memory(str(file)) for file in files):
+            break
+        time.sleep(0.02)
+    assert all(load._in_memory(str(file)) for file in files)

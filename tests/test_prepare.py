@@ -131,3 +131,18 @@ def test_a_warm_cache_is_not_listed_again_but_a_new_dossier_yaml_is(real, monkey
 
 def build_real(root):
     return run_cli("--root", root, "--out", root / "site").code
+
+
+def test_the_files_to_parse_are_read_ahead_first(real, monkeypatch):
+    """prepare hands load.prefetch every file it will parse (dossier.yaml, read first, is
+    not among them), before the worker starts."""
+    monkeypatch.setattr(preparing, "PREPARE_MIN", 1)
+    asked = []
+    start = preparing.mp.get_context("fork").Process.start
+    monkeypatch.setattr(preparing, "prefetch", lambda files: asked.append(list(files)))
+    monkeypatch.setattr(preparing.mp.get_context("fork").Process, "start", lambda self: (
+        asked.append("worker"), start(self)))
+    early = prepared(real)
+    assert asked[-1] == "worker" and len(asked) == 2
+    assert sorted(asked[0]) == sorted(str(real / path) for path in early.stats
+                                      if not path.endswith("dossier.yaml"))
