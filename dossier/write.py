@@ -16,6 +16,7 @@ import hashlib
 import mmap
 import os
 import shutil
+import sys
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -639,7 +640,7 @@ _CACHESTAT = {"x86_64": 451, "aarch64": 451}
 def _page_calls():
     """(cachestat, fallocate) through libc, or None where either is missing (cachestat
     is tried once on a pipe: ENOSYS before Linux 6.5)."""
-    number = _CACHESTAT.get(os.uname().machine) if hasattr(os, "uname") else None
+    number = _CACHESTAT.get(os.uname().machine) if sys.platform.startswith("linux") else None
     libc = _libc()
     if number is None or libc is None or not hasattr(libc, "fallocate"):
         return None
