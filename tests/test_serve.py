@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import textwrap
 import threading
 import time
 import urllib.error
@@ -144,27 +145,35 @@ def test_serves_the_site_with_livereload_on_localhost_only(served):
     assert f"http://127.0.0.1:{served.port}/index.html" in banner[0], served.out
 
 
-def test_the_address_answers_as_soon_as_it_is_announced(project):
-    """'serving ... at URL' is said once the server listens: a browser sent there at
-    once is answered (checked at the very moment the line is written)."""
-    port = free_port()
+def serving_with(project: Path, port: int, preamble: str, when_serving: str) -> subprocess.Popen:
+    """serve in a script that runs ``preamble`` first, then ``when_serving`` (statements)
+    at the very moment its output says 'serving ...'."""
     script = (
-        "import socket, sys\n"
+        f"import sys\n{preamble}"
         "from dossier.cli import main\n"
         "class Out:\n"
         "    def write(self, text):\n"
         "        if text.startswith('serving '):\n"
-        "            try:\n"
-        f"                socket.create_connection(('127.0.0.1', {port}), 2).close()\n"
-        "                print('answered', file=sys.stderr, flush=True)\n"
-        "            except OSError as error:\n"
-        "                print('refused', error, file=sys.stderr, flush=True)\n"
+        f"{textwrap.indent(when_serving, ' ' * 12)}"
         "        sys.stdout.write(text)\n"
+        "        sys.stdout.flush()\n"
         "    def flush(self):\n"
         "        sys.stdout.flush()\n"
         f"main(['serve', '--root', {str(project)!r}, '--port', '{port}'], out=Out())\n")
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE,
+    return subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
+
+
+def test_the_address_answers_as_soon_as_it_is_announced(project):
+    """'serving ... at URL' is said once the server listens: a browser sent there at
+    once is answered (checked at the very moment the line is written)."""
+    port = free_port()
+    proc = serving_with(project, port, "import socket\n", (
+        "try:\n"
+        f"    socket.create_connection(('127.0.0.1', {port}), 2).close()\n"
+        "    print('answered', file=sys.stderr, flush=True)\n"
+        "except OSError as error:\n"
+        "    print('refused', error, file=sys.stderr, flush=True)\n"))
     line = "(the server said nothing)"
     try:
         for line in proc.stderr:
@@ -274,28 +283,16 @@ def test_ctrl_c_stops_even_when_it_lands_in_a_finalizer(project):
     it was printed as "Exception ignored" and dropped, and serve went on serving (seen in
     CI). The finalizer here signals the process itself and then runs on, so that the
     signal is handled inside it."""
-    port = free_port()
-    script = (
+    proc = serving_with(project, free_port(), (
         "import os, signal\n"
         "from tornado import ioloop\n"
-        "from dossier.cli import main\n"
         "class Finalized:\n"
         "    def __del__(self):\n"
         "        os.kill(os.getpid(), signal.SIGINT)\n"
         "        for _ in range(200000):\n"
         "            pass\n"
         "def drop():\n"
-        "    Finalized()\n"
-        "class Out:\n"
-        "    def write(self, text):\n"
-        "        if text.startswith('serving '):\n"
-        "            ioloop.IOLoop.current().call_later(0.3, drop)\n"
-        "        print(text, end='', flush=True)\n"
-        "    def flush(self):\n"
-        "        pass\n"
-        f"main(['serve', '--root', {str(project)!r}, '--port', '{port}'], out=Out())\n")
-    proc = subprocess.Popen([sys.executable, "-c", script], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+        "    Finalized()\n"), "ioloop.IOLoop.current().call_later(0.3, drop)\n")
     try:
         out, err = proc.communicate(timeout=15)
     except subprocess.TimeoutExpired:
