@@ -25,6 +25,7 @@ from .errors import TemplateFailure, WriteFailed
 from .escaping import fast_escape
 from .deps import TrackedDossier, keys
 from .link import Dossier
+from .markdown import renderer
 from .pages import Here, PageSpec, SingleHere, plain
 from .urls import Url
 
@@ -516,6 +517,7 @@ def _render_all(one, specs: list[PageSpec], memo: dict, spans: dict, workers: in
         read_all = getattr(memo, "load_all", None)    # a memo read from the cache as needed:
         if read_all is not None:                      # read it all first, so the worker
             read_all()                                # sends back only what it rendered
+        renderer()                                    # Markdown's, made once for both
     else:                                         # an edit: a few pages, some of them the
         size = 1                                  # lists of every record, taken one by one
     context = mp.get_context("fork")

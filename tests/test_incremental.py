@@ -831,3 +831,23 @@ def test_a_title_edit_names_the_chart_marks_afresh_without_drawing_the_charts(
     assert build(real).code == 0
     assert drawn
     assert snapshot(real / "site") == clean_build(real, tmp_path / "clean2")
+
+
+def test_an_edit_with_all_its_markdown_cached_never_loads_the_markdown_parser(project):
+    """markdown-it is imported and configured when a text must be rendered: not by a
+    title edit, whose every text is in the cache, but by a body edit."""
+    import subprocess
+    import sys
+    assert build(project).code == 0
+    script = ("import sys\nfrom dossier.cli import main\n"
+              f"code = main(['--root', {str(project)!r}])\n"
+              "print(code, 'markdown_it' in sys.modules)\n")
+
+    def loaded(rel: str, old: str, new: str) -> str:
+        path = project / rel
+        path.write_text(path.read_text("utf-8").replace(old, new, 1), "utf-8")
+        return subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True,
+                              text=True, check=True).stdout.splitlines()[-1]
+    event = "content/events/2025-11-03-break.md"
+    assert loaded(event, "title: Relations broken", "title: Relations cut") == "0 False"
+    assert loaded(event, "\n---\n", "\n---\nA new first line.\n\n") == "0 True"
