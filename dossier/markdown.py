@@ -69,7 +69,21 @@ def renderer() -> "MarkdownIt":
     md.validateLink = lambda url: allowed_target(url.strip())  # no javascript:, data:, ../
     md.add_render_rule("link_open", _render_link_open)
     md.add_render_rule("heading_open", _render_heading_open)
+    md.core.ruler.at("normalize", _normalize)
     return md
+
+
+def _normalize(state) -> None:
+    """markdown-it's own first rule, the same result: line endings CRLF and CR become LF,
+    NUL becomes U+FFFD. Its regular expression replaced every LF by an LF, one match per
+    line of every text: 0.19 s of a 10,000-event build's CPU; texts without CR or NUL are
+    left as they are here."""
+    text = state.src
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\0" in text:
+        text = text.replace("\0", "\ufffd")
+    state.src = text
 
 
 def _render_heading_open(self, tokens, idx, options, env) -> str:

@@ -62,3 +62,26 @@ def test_portable_rendering_localized_for_a_page_equals_direct_rendering(text, d
             render_markdown(text, resolver, doc_id)
         assert localize(render_portable(text, True, names), "", lambda s: href) == \
             render_inline(text, resolver)
+
+
+def test_line_endings_and_nul_are_normalized_as_markdown_it_does():
+    """The renderer's own normalize rule (markdown._normalize, without a regex match per
+    line) gives what markdown-it's gives, CR, CRLF and NUL included."""
+    import random
+
+    from markdown_it.rules_core.normalize import normalize
+
+    from dossier.markdown import renderer
+    ours, theirs = renderer.__wrapped__(), renderer.__wrapped__()
+    theirs.core.ruler.at("normalize", normalize)
+    pieces = ["text", " ", "\n", "\r", "\r\n", "\r\r\n", "\n\r", "\0", "*", "_", "# ", "- ",
+              "1. ", "> ", "`", "|", "[^1]", "[^1]: note", "[[a-slug]]", "\n\n", "    "]
+    texts = ["a\r\nb\rc\nd", "x\0y", "\r\n\r\n# Title\r\n\r\n- a\r- b\r\n", "", "\0"]
+    generator = random.Random(7)
+    texts += ["".join(generator.choice(pieces) for _ in range(generator.randint(1, 30)))
+              for _ in range(3000)]
+    for text in texts:
+        for inline in (False, True):
+            render = "renderInline" if inline else "render"
+            assert getattr(ours, render)(text, {}) == getattr(theirs, render)(text, {}), text
+    assert ours.core.ruler.getRules("")[0].__name__ == "_normalize"
