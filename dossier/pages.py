@@ -392,7 +392,7 @@ class Here:
     # about twenty times more, and pages make hundreds of them).
     def when(self, when) -> Markup:
         """<time> with the machine-readable date and the honest human one."""
-        return safe(f'<time datetime="{escape_text(when.iso())}">{escape_text(when.human())}</time>')
+        return safe(f'<time datetime="{when.iso()}">{escape_text(when.human())}</time>')  # iso: digits
 
     def link(self, slug: str, label: str | None = None) -> Markup:
         """A link to a record's page, named by the record (or by ``label``)."""
