@@ -193,13 +193,14 @@ print(t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)
     return parts
 
 
-def drop_pages(*folders: Path) -> None:
-    """Have the kernel forget the file pages under ``folders``, as it does with files left
-    unread for a while (or after a restart): written to disk, then dropped from memory
-    (POSIX_FADV_DONTNEED; Linux honours it for files whose pages are clean)."""
+def drop_pages(*paths: Path) -> None:
+    """Have the kernel forget the pages of files (and of the files under folders), as it
+    does with files left unread for a while (or after a restart): written to disk, then
+    dropped from memory (POSIX_FADV_DONTNEED; Linux honours it for clean pages, and a
+    file system that lives in memory, like tmpfs, ignores it)."""
     os.sync()
-    for folder in folders:
-        for path in folder.rglob("*"):
+    for top in paths:
+        for path in [top] if top.is_file() else top.rglob("*"):
             if path.is_file() and not path.is_symlink():
                 descriptor = os.open(path, os.O_RDONLY)
                 try:

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import io
-import os
 import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
 
+from dossier import load
 from dossier.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SEEDS = REPO.parent / "shared" / "seeds"
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from run import drop_pages as benchmark_drop_pages  # noqa: E402 - benchmarks/run.py
 
 
 @dataclass
@@ -62,15 +66,20 @@ def soup(path: Path) -> BeautifulSoup:
     return BeautifulSoup(path.read_text("utf-8"), "html.parser")
 
 
-def drop_pages(folder: Path) -> None:
-    """Have the kernel forget the file pages of ``folder`` (as it does with a spare left
-    unread for a while): written to disk, then dropped from memory."""
-    os.sync()
-    for path in [folder] if folder.is_file() else folder.rglob("*"):
-        if path.is_file():
-            descriptor = os.open(path, os.O_RDONLY)
-            os.posix_fadvise(descriptor, 0, 0, os.POSIX_FADV_DONTNEED)
-            os.close(descriptor)
+def drop_pages(path: Path, sure: bool = False) -> None:
+    """The benchmark's drop_pages (the kernel forgets the pages of a file, or of the files
+    under a folder). ``sure``: skip the test where the file system keeps pages in memory
+    whatever is asked (tmpfs), told by a file dropped beside them."""
+    folder = path if path.is_dir() else path.parent
+    sentinel = folder / ".dropped-sentinel"
+    sentinel.write_bytes(b"x" * 8192)
+    try:
+        benchmark_drop_pages(path, sentinel)
+        kept = load._in_memory(str(sentinel))
+    finally:
+        sentinel.unlink()
+    if sure and kept:
+        pytest.skip(f"{folder}: its file system keeps file pages in memory")
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

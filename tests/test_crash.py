@@ -248,7 +248,7 @@ def test_a_file_written_over_is_not_read_back_when_its_pages_are_gone(tmp_path):
     gone, kept = tmp_path / "gone.html", tmp_path / "kept.html"
     for path in (gone, kept):
         path.write_bytes(b"old bytes " * 1000)
-    drop_pages(gone)
+    drop_pages(gone, sure=True)
     for path in (gone, kept):
         descriptor = os.open(path, os.O_WRONLY)
         try:

@@ -124,7 +124,7 @@ def test_content_not_in_memory_is_read_ahead_all_at_once(tmp_path, monkeypatch):
         advice.append(what), advise(descriptor, offset, length, what)))
     load.prefetch([str(file) for file in files])
     assert advice == []                                   # just written: in memory
-    drop_pages(tmp_path)
+    drop_pages(tmp_path, sure=True)
     advice.clear()
     assert not load._in_memory(str(files[1]))             # (not one prefetch samples)
     load.prefetch([str(file) for file in files])
