@@ -251,7 +251,10 @@ def load_content(content: Path, known: dict[str, Record] | None = None,
                                           "content/dossier.yaml with at least title and "
                                           "summary")], frozenset())
     seen: dict = {}
-    for kind, path, shown, problem in content_entries(content):
+    entries = content_entries(content)
+    prefetch([path for _, path, shown, problem in entries      # the files it will read
+              if problem is None and shown not in (stats or ())])
+    for kind, path, shown, problem in entries:
         if problem is not None:
             problems.append(problem)
             if kind:

@@ -134,3 +134,17 @@ def test_content_not_in_memory_is_read_ahead_all_at_once(tmp_path, monkeypatch):
             break
         time.sleep(0.02)
     assert all(load._in_memory(str(file)) for file in files)
+
+
+def test_a_load_reads_ahead_the_files_it_will_read_and_no_others(monkeypatch):
+    """load_content hands load.prefetch every content file it is to read (a clean build on
+    one process reads them all), and none that an earlier build's stats let it trust."""
+    from conftest import FIXTURES
+    asked = []
+    monkeypatch.setattr(load, "prefetch", lambda files: asked.append(sorted(files)))
+    content = FIXTURES / "minimal" / "content"
+    first = load.load_content(content)
+    everything = sorted(str(path) for path in content.rglob("*") if path.is_file())
+    assert asked == [everything] and len(first.stats) == len(everything)
+    load.load_content(content, stats=first.stats)
+    assert asked[1:] == [[]]
