@@ -223,9 +223,7 @@ def test_a_long_build_reports_each_stage_to_its_end(tmp_path, jobs):
     """Progress goes stage by stage (on two cores: reading content, rendering pages, the
     single-file edition, data files), each count never going back and ending at its
     total: the counter a terminal shows never sits still on a stage that is done."""
-    import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-    from generate import generate
+    from generate import generate              # benchmarks/ (on the path: conftest)
     generate(tmp_path, 320)
     seen = _reports(tmp_path, jobs)
     names = [name for name, _, _ in seen]
@@ -247,8 +245,6 @@ def test_a_long_build_reports_each_stage_to_its_end(tmp_path, jobs):
 def test_the_terminal_shows_one_progress_line_a_pipe_shows_none(tmp_path):
     """On a terminal the build writes its progress over one line ('\\r'), ended before the
     warnings and the summary; to a file or a pipe it writes none."""
-    import sys
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
     from dossier.cli import main
     from generate import generate
     generate(tmp_path, 320)

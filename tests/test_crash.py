@@ -15,8 +15,7 @@ import pytest
 from conftest import REPO, drop_pages, run_cli, snapshot
 from sitecheck import broken_links
 
-sys.path.insert(0, str(REPO / "benchmarks"))
-from generate import generate  # noqa: E402
+from generate import generate  # benchmarks/ (on the path: conftest)
 
 
 @pytest.fixture(scope="module")

@@ -240,8 +240,6 @@ def test_output_changed_behind_the_cache_gets_a_clean_build(real, tmp_path):
 
 
 def test_two_processes_render_exactly_what_one_does(tmp_path):
-    import sys
-    sys.path.insert(0, str(REPO / "benchmarks"))
     from generate import generate
     generate(tmp_path, 320)
     one = run_cli("--root", tmp_path, "--out", tmp_path / "one", "--no-cache", "--jobs", "1")
@@ -263,8 +261,6 @@ def test_what_the_worker_sends_and_the_cache_keeps_survives_any_batch_size(tmp_p
     """The worker sends its Markdown and fragments in batches, and the cache writes the
     fragments in records: with both made tiny (many batches, many records), the cache a
     two-process build leaves holds exactly what it holds with the usual sizes."""
-    import sys
-    sys.path.insert(0, str(REPO / "benchmarks"))
     from generate import generate
     from dossier import cache as cache_, render
     generate(tmp_path / "usual", 320)
@@ -288,8 +284,6 @@ def test_two_processes_share_the_data_files_each_made_once(tmp_path, monkeypatch
     """On two cores the data files are tasks both processes take from one queue: each is
     made exactly once, by one process or the other, and all of them reach the site."""
     import os
-    import sys
-    sys.path.insert(0, str(REPO / "benchmarks"))
     from generate import generate
     from dossier import outputs, pipeline
     generate(tmp_path, 320)
@@ -323,8 +317,6 @@ def test_in_an_edit_the_worker_makes_data_files_before_it_sends_what_it_rendered
     (0.18 s of a 10,000-event title edit) instead of making the data files meanwhile.
     Both still take the data files from one queue, each made once."""
     import os
-    import sys
-    sys.path.insert(0, str(REPO / "benchmarks"))
     from generate import generate
     from dossier import outputs, pipeline, render
     generate(tmp_path, 320)
@@ -374,8 +366,6 @@ def test_in_an_edit_the_worker_makes_data_files_before_it_sends_what_it_rendered
 def test_a_template_error_in_either_process_fails_the_build_cleanly(tmp_path):
     """Both processes take pages from one queue: whichever meets the broken template,
     the build stops with the template's name and line, and writes nothing."""
-    import sys
-    sys.path.insert(0, str(REPO / "benchmarks"))
     from generate import generate
     generate(tmp_path, 320)
     for folder in ("templates", "assets"):
@@ -508,8 +498,6 @@ def test_a_clean_render_on_two_cores_reads_the_whole_markdown_memo_first(tmp_pat
     """With a cache but no usable state (the site was deleted), every page renders on two
     cores from a memo read as needed: it is read whole before the worker is forked, the
     site equals a clean one, and no Markdown is rendered again."""
-    import sys
-    sys.path.insert(0, str(REPO / "benchmarks"))
     from generate import generate
     from dossier import cache, markdown
     generate(tmp_path, 320)
@@ -741,8 +729,6 @@ def test_an_edit_on_two_processes_keeps_the_blocks_one_process_keeps(tmp_path):
     """A worker sends back a block it copied from the previous file as its new offset
     alone (render._moved), and the parent fills in the rest from the blocks it has:
     after an edit, the cache's blocks and the site are those of a one-process build."""
-    import sys
-    sys.path.insert(0, str(REPO / "benchmarks"))
     from generate import generate
     from dossier import cache as cache_
     generate(tmp_path / "two", 320)

@@ -3,7 +3,6 @@ give exactly what one process validating them all gives, and their problems are 
 as they would be."""
 
 import shutil
-import sys
 
 import pytest
 
@@ -15,8 +14,7 @@ from dossier.project import Project
 from dossier.render import CompiledTemplates
 from dossier.validate import validate
 
-sys.path.insert(0, str(REPO / "benchmarks"))
-from generate import generate  # noqa: E402
+from generate import generate  # benchmarks/ (on the path: conftest)
 
 
 def prepared(root, jobs=2):

@@ -120,12 +120,8 @@ def test_timeline_marks_go_in_the_first_row_free_and_never_overlap(tmp_path):
     each in the lowest row whose last mark ends more than 3 px before it starts, else in
     a new row; so no two marks of a row overlap. Checked on a generated dossier of 320
     events, whose lanes run to many rows."""
-    import sys
-    from pathlib import Path
     from dossier import charts, pipeline
     from dossier.project import Project
-    repo = Path(__file__).resolve().parent.parent
-    sys.path.insert(0, str(repo / "benchmarks"))
     from generate import generate
     generate(tmp_path, 320)
     dossier = pipeline.compile_dossier(Project.at(tmp_path))[0]
