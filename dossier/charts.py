@@ -9,6 +9,7 @@ with whom. Every mark links to its page and carries an accessible name.
 
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter, defaultdict
@@ -136,7 +137,7 @@ def timeline_svg(here, dossier: Dossier, events: list[Event], caption: str,
     tracks = [(t.slug, t.name) for t in dossier.site.tracks]
     used = {e.track for e in events}
     lanes = [(slug, name) for slug, name in tracks if slug in used]
-    if any(e.track not in {s for s, _ in tracks} for e in events):
+    if not used <= {slug for slug, _ in tracks}:
         lanes.append((None, "Other"))
     # each event's span taken once, not five times (0.06 s of a 10,000-event chart)
     spans = {e.slug: span(e) for e in events}
@@ -146,8 +147,10 @@ def timeline_svg(here, dossier: Dossier, events: list[Event], caption: str,
     scale = _Scale(first - pad, last + pad, LABEL, WIDTH - 16)
     lane_of = {slug: i for i, (slug, _) in enumerate(lanes)}
     rows = _pack(events, spans, scale, lambda e: lane_of.get(e.track, lane_of.get(None, 0)))
-    heights = [max((row for lane, row in rows.values() if lane == i), default=0) + 1
-               for i in range(len(lanes))]
+    heights = [1] * len(lanes)                    # rows in each lane
+    for lane, row in rows.values():
+        if row >= heights[lane]:
+            heights[lane] = row + 1
     tops = [TOP + sum(ROW * h + GAP for h in heights[:i]) for i in range(len(lanes))]
     height = tops[-1] + ROW * heights[-1] + GAP
     parts = _ticks(scale, height)
@@ -169,29 +172,45 @@ def timeline_svg(here, dossier: Dossier, events: list[Event], caption: str,
 def _pack(events: list[Event], spans: dict[str, tuple[int, int]], scale: _Scale,
           lane_of) -> dict[str, tuple[int, int]]:
     """Lane and sub-row of each event, so that marks in one lane never overlap
-    (``spans``: each event's ``span``, by slug)."""
-    ends: dict[int, list[float]] = defaultdict(list)
+    (``spans``: each event's ``span``, by slug): each goes in the lowest row of its lane
+    whose last mark ends more than 3 px before it starts, else in a new row.
+
+    Events come in the order of their first day, so where marks start (x1) only grows,
+    and a row free for one event is free for every later one: each lane keeps its rows
+    still busy in a heap by where they end, and moves them to a heap of free rows (by
+    number) once an event starts past them. (Scanning every row for each event took
+    0.06 s of a 10,000-event chart, whose lanes run to 50 rows.) A mark that starts at
+    the left edge ('before') finds no row free there, and takes a new one."""
+    busy: dict[int, list[tuple[float, int]]] = defaultdict(list)
+    free: dict[int, list[int]] = defaultdict(list)
+    rows_in: dict[int, int] = defaultdict(int)
     placed = {}
     at = scale.at
+    push, pop = heapq.heappush, heapq.heappop
     for event in sorted(events, key=lambda e: (spans[e.slug][0], e.slug)):
         first, last = spans[event.slug]
         qualifier = event.when.qualifier
-        if qualifier == "before":
-            x1, x2 = scale.left, at(first) + 6
-        elif qualifier == "after":
+        lane = lane_of(event)
+        if qualifier == "before":                 # starts at the left edge: a new row
+            row = rows_in[lane]
+            rows_in[lane] = row + 1
+            push(busy[lane], (at(first) + 6, row))
+            placed[event.slug] = (lane, row)
+            continue
+        if qualifier == "after":
             x1, x2 = at(first) - 6, scale.right
         else:
             start = at(first)
             x1, x2 = start - 6, max(at(last + 1), start + 6)
-        lane = lane_of(event)
-        rows = ends[lane]
-        for row, end in enumerate(rows):          # the first row free at x1
-            if end + 3 < x1:
-                rows[row] = x2
-                break
+        ends, unused = busy[lane], free[lane]
+        while ends and ends[0][0] + 3 < x1:      # rows this mark starts past: free
+            push(unused, pop(ends)[1])
+        if unused:
+            row = pop(unused)                     # the lowest free row
         else:
-            row = len(rows)
-            rows.append(x2)
+            row = rows_in[lane]
+            rows_in[lane] = row + 1
+        push(ends, (x2, row))
         placed[event.slug] = (lane, row)
     return placed
 

@@ -119,13 +119,17 @@ def test_timeline_marks_go_in_the_first_row_free_and_never_overlap(tmp_path):
     """Packing a lane (charts._pack): events are placed in the order of their first day,
     each in the lowest row whose last mark ends more than 3 px before it starts, else in
     a new row; so no two marks of a row overlap. Checked on a generated dossier of 320
-    events, whose lanes run to many rows."""
+    events, whose lanes run to many rows, with some dated 'before' (their marks start at
+    the left edge) and 'after' (they run to the right edge)."""
+    from dataclasses import replace
     from dossier import charts, pipeline
     from dossier.project import Project
     from generate import generate
     generate(tmp_path, 320)
     dossier = pipeline.compile_dossier(Project.at(tmp_path))[0]
-    events = list(dossier.events)
+    events = [replace(e, when=replace(e.when, qualifier="before" if i % 23 == 5 else
+                                      "after" if i % 41 == 7 else e.when.qualifier))
+              for i, e in enumerate(dossier.events)]
     spans = {e.slug: charts.span(e) for e in events}
     scale = charts._Scale(min(s[0] for s in spans.values()) - 3,
                           max(s[1] for s in spans.values()) + 3, charts.LABEL, charts.WIDTH - 16)
