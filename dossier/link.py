@@ -42,8 +42,41 @@ new_backlink = constructor(Backlink, "new_backlink")
 sixty thousand at 10,000 events)."""
 
 
+class Names:
+    """What a reference shows of a record, by its slug: its name and kind (all that a
+    Markdown text needs of the records it links to). Made of ``entities``."""
+
+    __slots__ = ()
+    entities: dict[Slug, Entity]
+
+    # Slug(...) is left out of these lookups: a NewType is a call that returns its
+    # argument, and templates ask for kinds and names two million times at 10k events.
+    def kind(self, slug: str) -> str:
+        return KIND_OF[type(self.entities[slug])]
+
+    def name(self, slug: str) -> str:
+        entity = self.entities[slug]
+        return entity.title if isinstance(entity, Event) else entity.name
+
+    def url(self, slug: str) -> Url:
+        return page_url(self.kind(slug), slug)
+
+
 @dataclass(frozen=True, slots=True)
-class Dossier:
+class Named(Names):
+    """The Names of validated content, before it is linked (``names_of``)."""
+
+    entities: dict[Slug, Entity]
+
+
+def names_of(content: Content) -> Named:
+    """Every record a reference can name, by slug."""
+    return Named({record.slug: record for record in
+                  (*content.events, *content.people, *content.organizations, *content.sources)})
+
+
+@dataclass(frozen=True, slots=True)
+class Dossier(Names):
     """The whole dossier, every reference resolved, every index built."""
 
     site: Site
@@ -94,23 +127,10 @@ class Dossier:
     """(index, key) -> the dependency keys a read of that entry leaves (deps.TrackedIndex):
     its own and those of the records it shows, made once per dossier."""
 
-    # Slug(...) is left out of these lookups: a NewType is a call that returns its
-    # argument, and templates ask for kinds and names two million times at 10k events.
-    def kind(self, slug: str) -> str:
-        return KIND_OF[type(self.entities[slug])]
-
-    def name(self, slug: str) -> str:
-        entity = self.entities[slug]
-        return entity.title if isinstance(entity, Event) else entity.name
-
-    def url(self, slug: str) -> Url:
-        return page_url(self.kind(slug), slug)
-
 
 def link(content: Content, problems: list[ContentProblem]) -> Dossier:
     """Resolve references and build every index; unresolved ones become problems."""
-    entities = {record.slug: record for record in
-                (*content.events, *content.people, *content.organizations, *content.sources)}
+    entities = names_of(content).entities
     tracks = tuple(t.slug for t in content.site.tracks) if content.site.tracks else None
     check = _Checker(entities, problems, tracks, content.unreadable, content.drafts)
     events = tuple(sorted(content.events, key=lambda e: (e.when.sort_key(), e.slug)))

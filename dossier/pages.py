@@ -28,9 +28,9 @@ from . import structured
 from .dates import MONTHS, month_heading
 from .deps import blocked, fingerprint, keys, rec
 from .escaping import escape_text, safe
-from .link import Dossier, role_on
+from .link import Dossier, Names, role_on
 from .markdown import localize, render_portable
-from .model import Event, Organization, Person, Quote, Source
+from .model import Content, Event, Organization, Person, Quote, Source
 from .wikilinks import WIKILINK_RE, find_wikilinks
 from .urls import (DISCREPANCIES, INDEX, NOT_FOUND, PEOPLE, QUOTES, SEARCH, SINGLE, SOURCES,
                    STYLESHEET,
@@ -135,22 +135,8 @@ class Here:
         targets = tuple(w.target for w in find_wikilinks(text)) if "[[" in text else ()
         for target in targets:
             self.deps.add(rec(target))
-        entities = self.dossier.entities
-        signature = tuple((t, self.dossier.name(t), self.dossier.kind(t))
-                          if t in entities else (t,) for t in targets)
-        key = (inline, text)
-        hit = self.memo.get(key)
-        if hit is not None and hit[1] == signature:
-            html = hit[0]
-        else:
-            html = render_portable(text, inline, self._names)
-            self.memo[key] = (html, signature)
-        return safe(localize(html, doc_id, self.ref))
-
-    def _names(self, target: str) -> tuple[str, str] | None:
-        if target not in self.dossier.entities:
-            return None
-        return self.dossier.name(target), self.dossier.kind(target)
+        return safe(localize(portable(self.memo, self.dossier, text, inline, targets),
+                             doc_id, self.ref))
 
     def each(self, macro, items) -> Markup:
         """``here.cached(macro, item)`` for every item, joined: one call from the template
@@ -453,6 +439,37 @@ class SingleHere(Here):
         super().__init__(*args, **kwargs)
         self.base = "#single"
         self.hrefs = self.dossier.hrefs.setdefault(self.base, {})
+
+
+def portable(memo: dict, names: Names, text: str, inline: bool,
+             targets: tuple[str, ...] | None = None) -> str:
+    """A Markdown text as HTML for any page (markdown.render_portable), from ``memo``
+    while the names and kinds of the records it links to (``targets``: its wikilinks'
+    targets, found here when not given) are as they were; else rendered and kept there,
+    by (inline, text), with those names and kinds as its signature."""
+    if targets is None:
+        targets = tuple(w.target for w in find_wikilinks(text)) if "[[" in text else ()
+    entities = names.entities
+    signature = tuple((t, names.name(t), names.kind(t)) if t in entities else (t,)
+                      for t in targets)
+    key = (inline, text)
+    hit = memo.get(key)
+    if hit is not None and hit[1] == signature:
+        return hit[0]
+    html = render_portable(text, inline, lambda target: (names.name(target), names.kind(target))
+                           if target in entities else None)
+    memo[key] = (html, signature)
+    return html
+
+
+def markdown_texts(content: Content) -> list[tuple[str, bool]]:
+    """The Markdown texts of the record pages that take longest to render, as (text,
+    inline): event bodies first, then profiles' summaries, then events' summaries (what
+    render.markdown_ahead renders while the dossier is linked)."""
+    return [*((e.body, False) for e in content.events if e.body),
+            *((r.summary, False) for r in (*content.people, *content.organizations)
+              if r.summary),
+            *((e.summary, True) for e in content.events if e.summary)]
 
 
 def _when(when) -> tuple:

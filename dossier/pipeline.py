@@ -20,13 +20,14 @@ from .errors import ContentErrors, ContentProblem
 from .incremental import (EVERYTHING, State, bodies_only, changed_keys, digest, input_digests,
                           new_neighbours, next_state, same_records, stale_pages, stale_urls,
                           valid_fragments)
-from .link import Dossier, link
+from .link import Dossier, link, names_of
 from .load import Loaded, load_assets, load_content, load_templates
 from .outputs import SEARCH_INDEX, in_order, tasks
-from .pages import PageSpec, fixed_pages, record_page, record_pages, record_urls
+from .pages import PageSpec, fixed_pages, markdown_texts, record_page, record_pages, record_urls
 from .prepare import prepare
 from .project import Project
-from .render import PARALLEL_MIN, make_environment, render_all, splice_safe
+from .render import (PARALLEL_MIN, Ahead, make_environment, markdown_ahead, render_all,
+                     splice_safe)
 from .urls import KIND_FOLDERS, Url
 from .validate import validate
 from .words import counted
@@ -63,16 +64,20 @@ class BuildReport:
 
 
 def compile_dossier(project: Project, known=None, known_site: str = "", stats=None,
-                    now: dict | None = None) -> tuple[Dossier, list[ContentProblem], Loaded, list]:
+                    now: dict | None = None, validated=None
+                    ) -> tuple[Dossier, list[ContentProblem], Loaded, list]:
     """Load, validate and link; raise ContentErrors if any error was found.
 
-    Also returns every record with its validation outcome (for the cache: ``known``)."""
+    Also returns every record with its validation outcome (for the cache: ``known``).
+    ``validated(content)`` is called before the content is linked."""
     loaded = load_content(project.content, known, known_site, stats, now)  # the only read
     problems = list(loaded.problems)
     outcomes: list = []
     content = validate(loaded.records, problems, loaded.unreadable, outcomes)
     if content is None:
         raise ContentErrors(problems)
+    if validated is not None:
+        validated(content)
     dossier = link(content, problems)                     # needs every record loaded
     errors = [p for p in problems if p.severity == "error"]
     if errors:
@@ -107,13 +112,15 @@ def build(project: Project, cache: Cache | None = None, use_cache: bool = True,
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(project, cache, use_cache, progress)
+        with markdown_ahead(project.jobs) as ahead:
+            return _build(project, cache, use_cache, progress, ahead)
     finally:
         if collecting:
             gc.enable()
 
 
-def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> BuildReport:
+def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
+           ahead: Ahead) -> BuildReport:
     started = time.perf_counter()
     kept = cache is not None                              # the caller keeps the next state
     check_output_dir(project.out, project.protected())    # refuse a wrong --out before anything
@@ -133,8 +140,10 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     early = prepare(project.content, templates, cache.parsed, cache.site_digest, cache.stats,
                     project.jobs, template_cache(project.cache) if use_cache else None,
                     progress)
-    dossier, warnings, loaded, outcomes = compile_dossier(project, early.known, early.site,
-                                                          early.stats, now)
+    cold = memo_size(cache) == 0                          # no Markdown made yet: some is
+    dossier, warnings, loaded, outcomes = compile_dossier(  # made ahead, while it links
+        project, early.known, early.site, early.stats, now,
+        (lambda content: ahead.start(markdown_texts(content), names_of(content))) if cold else None)
     dossier = with_site_url(dossier, project.site_url, warnings)
     assets = load_assets(project.assets)
     stylesheet = assets.get("assets/style.css", b"")      # the single-file edition's
@@ -168,6 +177,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress) -> 
     side = None
     env = make_environment(templates, early.templates)
     memo = cache.markdown if memo_size(cache) < 8 * len(urls) + 1000 else {}
+    ahead.collect(memo)
     staging = stage_site(project.out, project.protected(), spans) if previous is None else None
     spool = None if staging else Spool(project.out, spans)  # large files of an update
     if changed is EVERYTHING or changed:                  # data files depend on everything:

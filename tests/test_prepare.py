@@ -144,3 +144,115 @@ def test_the_files_to_parse_are_read_ahead_first(real, monkeypatch):
     assert asked[-1] == "worker" and len(asked) == 2
     assert sorted(asked[0]) == sorted(str(real / path) for path in early.stats
                                       if not path.endswith("dossier.yaml"))
+
+
+def _validated(root):
+    """The real dossier's content, validated, not linked; and the dossier linked."""
+    loaded = load_content(root / "content")
+    content = validate(loaded.records, [], loaded.unreadable, [])
+    return content, compile_dossier(Project.at(root))[0]
+
+
+def _counted(monkeypatch):
+    """A counter of the texts a forked worker renders (pages.portable, as render calls it)."""
+    import multiprocessing
+    count = multiprocessing.get_context("fork").Value("i", 0)
+    original = render.portable
+
+    def counting(*args):
+        html = original(*args)
+        with count.get_lock():
+            count.value += 1
+        return html
+    monkeypatch.setattr(render, "portable", counting)
+    return count
+
+
+def _wait_for(count, total: int) -> None:
+    import time
+    deadline = time.monotonic() + 60
+    while count.value < total and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert count.value == total
+
+
+def test_markdown_rendered_ahead_is_what_the_pages_would_render(real, monkeypatch):
+    """While the parent links, a forked worker renders the content's Markdown texts into
+    memo entries (render.markdown_ahead). Given the time to render them all, it hands
+    back every one, and each is the entry the pages would make from the linked dossier:
+    the same HTML, and a signature they find valid (they render none of them again)."""
+    from dossier import link, pages
+    monkeypatch.setattr(render, "AHEAD_MIN", 1)
+    content, dossier = _validated(real)
+    texts = pages.markdown_texts(content)
+    assert len(texts) > 40 and any("[[" in text for text, _ in texts)
+    count = _counted(monkeypatch)
+    memo = {}
+    with render.markdown_ahead(2) as ahead:
+        ahead.start(texts, link.names_of(content))
+        _wait_for(count, len(texts))
+        assert ahead.collect(memo) == len(set(texts))
+    expected = {}
+    for text, inline in texts:
+        pages.portable(expected, dossier, text, inline)
+    assert memo == expected
+    monkeypatch.setattr(pages, "render_portable", lambda *a: pytest.fail("rendered again"))
+    for text, inline in texts:
+        assert pages.portable(memo, dossier, text, inline) == expected[(inline, text)][0]
+
+
+def test_nothing_is_rendered_ahead_on_one_core_or_for_a_small_dossier(real, monkeypatch):
+    from dossier import link, pages
+    content, _ = _validated(real)
+    texts = pages.markdown_texts(content)
+    monkeypatch.setattr(render.mp, "get_context", lambda *a: pytest.fail("a worker was started"))
+    for jobs, least in ((2, len(texts) + 1), (1, 1)):
+        monkeypatch.setattr(render, "AHEAD_MIN", least)
+        with render.markdown_ahead(jobs) as ahead:
+            ahead.start(texts, link.names_of(content))
+            assert ahead.collect({}) == 0
+
+
+def test_a_build_renders_markdown_ahead_and_makes_the_same_site(tmp_path, monkeypatch):
+    """A clean build on two cores of 300 events, with every text rendered ahead before the
+    pages render, is byte for byte one core's build, which renders none ahead."""
+    generate(tmp_path, 300)
+    count = _counted(monkeypatch)
+    collect = render.Ahead.collect
+    waited = []
+
+    def collect_all(self, memo):
+        if self.worker is not None:
+            _wait_for(count, len(self.texts))
+            waited.append(len(self.texts))
+        return collect(self, memo)
+    monkeypatch.setattr(render.Ahead, "collect", collect_all)
+    one = run_cli("--root", tmp_path, "--out", tmp_path / "one", "--jobs", "1", "--no-cache")
+    assert waited == [] and count.value == 0
+    two = run_cli("--root", tmp_path, "--out", tmp_path / "two", "--jobs", "2", "--no-cache")
+    assert one.code == two.code == 0 and one.err == two.err
+    assert waited and count.value == waited[0] >= 300
+    assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
+
+
+def test_a_build_that_fails_while_markdown_is_rendered_ahead_leaves_no_worker(tmp_path):
+    """An unknown reference fails the build as it links, while the worker renders: it is
+    stopped, and the error is the one a build on one core reports."""
+    import multiprocessing
+    import threading
+    generate(tmp_path, 300)
+    event = sorted((tmp_path / "content/events").glob("*.md"))[7]
+    event.write_text(event.read_text("utf-8").replace(
+        "participants:\n", "participants:\n  - nobody-at-all\n", 1), "utf-8")
+    one = run_cli("--root", tmp_path, "--out", tmp_path / "one", "--jobs", "1", "--no-cache")
+    runs = []                                   # a worker left waiting would hang the build:
+    thread = threading.Thread(target=lambda: runs.append(run_cli(   # given a minute
+        "--root", tmp_path, "--out", tmp_path / "two", "--jobs", "2", "--no-cache")),
+        daemon=True)
+    thread.start()
+    thread.join(60)
+    assert runs, "the build did not end"
+    two = runs[0]
+    assert one.code == two.code == 1 and one.err == two.err and "nobody-at-all" in two.err
+    assert multiprocessing.active_children() == []
+    assert not (tmp_path / "two").exists()
