@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 
 from .dates import PartialDate, When
 from .deps import pieces
+from .jsontext import compact
 from .link import Dossier
 from .model import Citation, Event, Organization, Person, Position, Quote, Source
 from .pages import plain
@@ -99,12 +99,6 @@ def _source(dossier: Dossier, s: Source) -> dict:
             "cited_by": sorted({b.page for b in dossier.cited_by.get(s.slug, ())})}
 
 
-def _json(data) -> str:
-    return _ENCODE(data)
-
-
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-"""``json.dumps`` with these options, without making an encoder for each call."""
 
 
 def dossier_json(dossier: Dossier, fragments: dict | None = None) -> list[bytes]:
@@ -117,12 +111,12 @@ def dossier_json(dossier: Dossier, fragments: dict | None = None) -> list[bytes]
             "dossier": {"title": site.title, "subtitle": site.subtitle, "summary": site.summary,
                         "language": site.language, "as_of": _iso(site.as_of),
                         "site_url": site.site_url}}
-    chunks = [_json(head)[:-1].encode("utf-8")]
+    chunks = [compact(head)[:-1].encode("utf-8")]
     for kind, make in (("events", _event), ("people", _profile),
                        ("organizations", _profile), ("sources", _source), ("quotes", _quote)):
-        chunks += [f",{_json(kind)}:[".encode("utf-8"),
+        chunks += [f",{compact(kind)}:[".encode("utf-8"),
                    *pieces(dossier, fragments, "dossier.json", kind, getattr(dossier, kind),
-                           lambda tracked, item, make=make: _json(make(tracked, item)), b","),
+                           lambda tracked, item, make=make: compact(make(tracked, item)), b","),
                    b"]"]
     return chunks + [b"}\n"]
 
@@ -184,8 +178,8 @@ def timeline_json(dossier: Dossier, fragments: dict | None = None) -> list[bytes
             data["end_date"] = _timeline_date(e.when.end)
         if e.track:
             data["group"] = tracks.get(e.track, e.track)
-        return _json(data)
+        return compact(data)
     site = dossier.site
-    title = _json({"text": {"headline": site.title, "text": plain(dossier, site.summary)}})
+    title = compact({"text": {"headline": site.title, "text": plain(dossier, site.summary)}})
     events = pieces(dossier, fragments, "timeline.json", "events", dossier.events, item, b",")
     return [f'{{"title":{title},"events":['.encode("utf-8"), *events, b"]}\n"]

@@ -4,7 +4,7 @@ import ast
 from pathlib import Path
 
 ORDER = ["errors", "escaping", "words", "dates", "urls", "yamlmarks", "model", "wikilinks", "fields", "load",
-         "validate", "link", "deps", "structured", "charts", "markdown", "pages", "search", "exports", "feeds", "outputs", "incremental", "render", "prepare", "write", "check",
+         "validate", "link", "deps", "jsontext", "structured", "charts", "markdown", "pages", "search", "exports", "feeds", "outputs", "incremental", "render", "prepare", "write", "check",
          "project", "cache", "pipeline", "preview", "scaffold", "serve", "cli"]
 PACKAGE = Path(__file__).resolve().parent.parent / "dossier"
 

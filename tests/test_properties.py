@@ -117,3 +117,45 @@ def test_search_folding_of_runs_equals_the_whole_text_s_for_hard_cases():
                   "ΟΔΟΣ ΟΔΟΣ.", "x\u0345\u0301y", "Ǆemal ǅ", "\u212bngstr\u00f6m", "ﬁ é"):
         full = re.sub("[\u0300-\u036f]", "", unicodedata.normalize("NFD", value)).lower()
         assert fold(value) == full, value
+
+
+json_text = st.text(alphabet=st.characters(), max_size=40) | st.sampled_from(
+    ["\ud800", "a\udfffb", "\x00\x1f\x7f\u2028\u2029", "\"\\/", "😀é"])
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70) | json_text,
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(json_text, inner, max_size=4), max_leaves=16)
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(json_values)
+def test_json_is_what_the_standard_library_writes(value):
+    """jsontext's encoders (orjson, the standard library for what orjson refuses: lone
+    surrogates, integers past 64 bits) write json.dumps's text exactly."""
+    import json
+    from dossier import jsontext
+    for encode, sort_keys in ((jsontext.compact, False), (jsontext.compact_sorted, True)):
+        assert encode(value) == json.dumps(value, ensure_ascii=False, sort_keys=sort_keys,
+                                           separators=(",", ":"))
+
+
+def test_json_refuses_what_the_standard_library_refuses():
+    """Values orjson alone would encode (a dataclass, a date) raise TypeError as json's
+    do; nesting too deep for orjson is the standard library's to write."""
+    import dataclasses
+    import datetime
+    import json
+    import pytest
+    from dossier import jsontext
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+    for value in (Point(1), datetime.date(2025, 11, 3), {"when": datetime.datetime(2025, 1, 1)}):
+        for encode in (jsontext.compact, jsontext.compact_sorted):
+            with pytest.raises(TypeError):
+                encode(value)
+    deep: list = []
+    for _ in range(300):
+        deep = [deep]
+    assert jsontext.compact(deep) == json.dumps(deep, separators=(",", ":"))
