@@ -271,6 +271,32 @@ def test_a_spare_whose_pages_are_gone_is_written_over_into_a_fresh_build(
     assert snapshot(project / "site") == snapshot(tmp_path / "fresh")
 
 
+def _read_from_disk() -> int:
+    """Bytes this process has had read from storage (not from memory) so far."""
+    for line in Path("/proc/self/io").read_text().splitlines():
+        if line.startswith("read_bytes:"):
+            return int(line.split()[1])
+    raise AssertionError("no read_bytes in /proc/self/io")
+
+
+def test_writing_over_a_spare_whose_pages_are_gone_reads_none_of_it(real, monkeypatch):
+    """A page written over a spare's file is padded with zeros to a whole memory page and
+    then cut to length: no write covers part of a page the kernel would first read back
+    from disk. Checked by the bytes this process reads from storage while a clean build
+    writes over a spare whose pages were all dropped."""
+    from dossier import write
+    monkeypatch.setattr(write, "SPARE_MIN", 1)
+    assert run_cli("--root", real).code == 0
+    assert run_cli("--root", real, "--no-cache").code == 0
+    spare = write.spare_path(real / "site")
+    pages = [path for path in spare.rglob("*.html")]
+    assert len(pages) > 50
+    drop_pages(spare, sure=True)
+    before = _read_from_disk()
+    assert run_cli("--root", real, "--no-cache").code == 0
+    assert _read_from_disk() - before < 4096 * 8        # not a page per file
+
+
 def test_a_failed_build_into_the_spare_leaves_the_site_and_keeps_the_spare(
         project, monkeypatch):
     from dossier import write
