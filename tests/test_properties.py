@@ -119,6 +119,18 @@ def test_search_folding_of_runs_equals_the_whole_text_s_for_hard_cases():
         assert fold(value) == full, value
 
 
+@settings(max_examples=300, deadline=None, database=None)
+@given(st.lists(text | markup | st.sampled_from(["\u00a0", " \u0301a", "\u2003é", "Σ x"]),
+                max_size=4))
+def test_search_words_of_distinct_tokens_are_the_whole_text_s(texts):
+    """search._words folds only the distinct tokens: the same words, in the same order,
+    as folding and searching the whole text."""
+    import re
+    from dossier.search import _words, fold
+    whole = re.findall("[a-z0-9]{3,}", fold(" ".join(texts)))
+    assert _words(*texts) == " ".join(dict.fromkeys(whole))
+
+
 json_text = st.text(alphabet=st.characters(), max_size=40) | st.sampled_from(
     ["\ud800", "a\udfffb", "\x00\x1f\x7f\u2028\u2029", "\"\\/", "😀é"])
 json_values = st.recursive(
