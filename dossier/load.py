@@ -234,12 +234,13 @@ def file_digest(kind: str, shown: str, raw: bytes) -> str:
 
 def load_content(content: Path, known: dict[str, Record] | None = None,
                  known_site: str = "", stats: dict | None = None,
-                 now: dict | None = None) -> Loaded:
+                 now: dict | None = None, entries: list | None = None) -> Loaded:
     """Read every content file; return the records and the problems met on the way.
 
     ``known`` maps digests to records validated by an earlier build whose dossier.yaml
     had the digest ``known_site``: while dossier.yaml is unchanged, an unchanged file is
-    neither parsed nor validated again.
+    neither parsed nor validated again. ``entries``: content_entries(content), when it
+    was just listed; ``now``: stats just taken (see load_file).
     """
     known = known or {}
     records: list[Record] = []
@@ -251,7 +252,8 @@ def load_content(content: Path, known: dict[str, Record] | None = None,
                                           "content/dossier.yaml with at least title and "
                                           "summary")], frozenset())
     seen: dict = {}
-    entries = content_entries(content)
+    if entries is None:
+        entries = content_entries(content)
     prefetch([path for _, path, shown, problem in entries      # the files it will read
               if problem is None and shown not in (stats or ())])
     for kind, path, shown, problem in entries:

@@ -64,13 +64,14 @@ class BuildReport:
 
 
 def compile_dossier(project: Project, known=None, known_site: str = "", stats=None,
-                    now: dict | None = None, validated=None
+                    now: dict | None = None, validated=None, entries: list | None = None
                     ) -> tuple[Dossier, list[ContentProblem], Loaded, list]:
     """Load, validate and link; raise ContentErrors if any error was found.
 
     Also returns every record with its validation outcome (for the cache: ``known``).
     ``validated(content)`` is called before the content is linked."""
-    loaded = load_content(project.content, known, known_site, stats, now)  # the only read
+    loaded = load_content(project.content, known, known_site, stats, now,  # the only read
+                          entries)
     problems = list(loaded.problems)
     outcomes: list = []
     content = validate(loaded.records, problems, loaded.unreadable, outcomes)
@@ -142,8 +143,9 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
                     progress)
     cold = memo_size(cache) == 0                          # no Markdown made yet: some is
     dossier, warnings, loaded, outcomes = compile_dossier(  # made ahead, while it links
-        project, early.known, early.site, early.stats, now,
-        (lambda content: ahead.start(markdown_texts(content), names_of(content))) if cold else None)
+        project, early.known, early.site, early.stats, {**now, **early.now},
+        (lambda content: ahead.start(markdown_texts(content), names_of(content))) if cold else None,
+        early.entries)
     dossier = with_site_url(dossier, project.site_url, warnings)
     assets = load_assets(project.assets)
     stylesheet = assets.get("assets/style.css", b"")      # the single-file edition's

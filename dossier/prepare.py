@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -41,6 +41,12 @@ class Prepared:
     """Shown path -> (size, mtime, digest) of the files read here, and the cache's."""
     templates: jinja2.BytecodeCache | None
     """The compiled templates (the on-disk cache when nothing was compiled here)."""
+    entries: list | None = None
+    """content/ as listed here (load.content_entries), for the load not to list it again."""
+    now: dict = field(default_factory=dict)
+    """Each file's stat as taken here, by path (load_file's ``now``): the load finds every
+    file it parsed known without a stat of its own (listing and stats: 0.065 s at 10,000
+    events, while the second core waited)."""
 
 
 READING = "reading content"
@@ -58,8 +64,8 @@ def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
     if jobs < 2 or "fork" not in mp.get_all_start_methods() or \
             _same_site(content, known, known_site, stats):
         return unchanged
-    entries = [(kind, path, shown) for kind, path, shown, problem in content_entries(content)
-               if problem is None]
+    listed = content_entries(content)
+    entries = [(kind, path, shown) for kind, path, shown, problem in listed if problem is None]
     if not entries or entries[0][0] != "site":
         return unchanged
     try:
@@ -83,18 +89,18 @@ def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
     worker.start()
     send.close()
     _widen(receive)
-    found, seen, done = {}, {}, []
+    found, seen, now, done = {}, {}, {}, []
     try:
         for chunk in chunks(todo, taken, CHUNK):
-            _validate(chunk, language, found, seen)
+            _validate(chunk, language, found, seen, now)
             while not done and receive.poll():      # what the worker has done so far
-                _take(receive.recv(), found, seen, done)
+                _take(receive.recv(), found, seen, now, done)
             if progress is not None:
                 progress(READING, min(taken.value, len(todo)), len(todo))
         if progress is not None:                    # every file taken, the rest the worker's
             progress(READING, len(todo), len(todo))
         while not done:
-            _take(receive.recv(), found, seen, done)
+            _take(receive.recv(), found, seen, now, done)
     except EOFError:                                # the worker died: the load does the rest
         pass
     except BaseException:
@@ -104,7 +110,8 @@ def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
         worker.join()
     compiled = done[0] if done else None
     return Prepared({**known, **found}, site.digest, {**stats, **seen},
-                    CompiledTemplates(compiled, bytecode) if compiled else bytecode)
+                    CompiledTemplates(compiled, bytecode) if compiled else bytecode,
+                    listed, now)
 
 
 def _same_site(content: Path, known: dict, known_site: str, stats: dict) -> bool:
@@ -120,19 +127,21 @@ def _same_site(content: Path, known: dict, known_site: str, stats: dict) -> bool
                                             stats) == known_site
 
 
-def _validate(chunk: list, language: str, found: dict, seen: dict) -> None:
-    """Read, parse and validate files; one that cannot be read or parsed is skipped (the
-    ordinary load reports it)."""
+def _validate(chunk: list, language: str, found: dict, seen: dict, now: dict) -> None:
+    """Read, parse and validate files (each one's stat kept in ``now``); one that cannot
+    be read or parsed is skipped (the ordinary load reports it)."""
     for kind, path, shown in chunk:
         try:
-            record = load_file(kind, path, shown, {}, None, seen)
+            now[path] = os.stat(path)
+            record = load_file(kind, path, shown, {}, None, seen, now)
         except OSError:
+            now.pop(path, None)
             continue
         if isinstance(record, Record):
             found[record.digest] = outcome(record, language)
 
 
-def _take(message: tuple, found: dict, seen: dict, done: list) -> None:
+def _take(message: tuple, found: dict, seen: dict, now: dict, done: list) -> None:
     """Add a chunk's outcome from the worker; its last message (its compiled templates,
     or None) goes to ``done``."""
     if message[0] == "done":
@@ -140,6 +149,7 @@ def _take(message: tuple, found: dict, seen: dict, done: list) -> None:
     else:
         found.update(message[1])
         seen.update(message[2])
+        now.update(message[3])
 
 
 def _widen(receive) -> None:
@@ -165,9 +175,9 @@ def _worker(send, todo, taken, language, templates, bytecode, parent) -> None:
         except TemplateFailure:                     # the parent's own compile reports it
             pass
         for chunk in chunks(todo, taken, CHUNK):
-            found, seen = {}, {}
-            _validate(chunk, language, found, seen)
-            send.send(("part", found, seen))
+            found, seen, now = {}, {}, {}
+            _validate(chunk, language, found, seen, now)
+            send.send(("part", found, seen, now))
         send.send(("done", compiled))
     except KeyboardInterrupt:                       # Ctrl-C: the parent stops the build
         pass

@@ -17,6 +17,9 @@ from dossier.validate import validate
 from generate import generate  # benchmarks/ (on the path: conftest)
 
 
+_take = preparing._take
+
+
 def prepared(root, jobs=2):
     project = Project.at(root)
     return preparing.prepare(project.content, load_templates(project.templates), {}, "", {},
@@ -42,6 +45,37 @@ def test_two_processes_validate_every_file_as_one_does(real, monkeypatch):
     monkeypatch.setattr(load, "parse_record", lambda kind, path, *a: original(
         kind, path, *a) if kind == "site" else pytest.fail(f"parsed again: {path}"))
     found = compile_dossier(Project.at(real), early.known, early.site, early.stats)
+    assert found[0] == expected[0] and found[1] == expected[1]
+
+
+def test_the_load_after_prepare_neither_lists_nor_stats_its_files_again(tmp_path, monkeypatch):
+    """prepare hands on its listing of content/ and the stat it took of each file it
+    parsed, on either process (the parent slowed down, so that the worker takes files
+    too): the load that follows lists nothing and stats only dossier.yaml, and links the
+    same dossier."""
+    import os
+    import time
+    generate(tmp_path, 300)
+    real = tmp_path
+    parent, validate_chunk = os.getpid(), preparing._validate
+    monkeypatch.setattr(preparing, "_validate", lambda *a: (
+        time.sleep(0.05) if os.getpid() == parent else None, validate_chunk(*a)))
+    taken = []
+    monkeypatch.setattr(preparing, "_take", lambda message, *a: (
+        taken.append(message[0]), _take(message, *a)))
+    early = prepared(real)
+    assert "part" in taken                                   # the worker parsed files
+    files = {path for _, path, _, problem in load.content_entries(real / "content")
+             if problem is None and not path.endswith("dossier.yaml")}
+    assert set(early.now) == files
+    expected = compile_dossier(Project.at(real))
+    stat = os.stat
+    with monkeypatch.context() as patched:
+        patched.setattr(load, "content_entries", lambda c: pytest.fail("listed again"))
+        patched.setattr(load.os, "stat", lambda path, *a, **k: pytest.fail(
+            f"stat again: {path}") if str(path) in files else stat(path, *a, **k))
+        found = compile_dossier(Project.at(real), early.known, early.site, early.stats,
+                                early.now, None, early.entries)
     assert found[0] == expected[0] and found[1] == expected[1]
 
 
