@@ -172,7 +172,8 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
             cache.fragments, changed, _intact(project, cache) if previous else set())
         spans = {}                                        # where this build writes them
     safe = cache.splice[1] if cache.splice[:1] == (inputs["templates"],) \
-        else splice_safe(templates)                       # (0.03 s: kept by digest)
+        else early.splice if early.splice is not None \
+        else splice_safe(templates)                       # (0.045 s: kept by digest)
     files = dict(assets)
     fixed, urls, stale = _planned(dossier, stylesheet.decode("utf-8"), previous, changed,
                                   dropped, same)

@@ -36,6 +36,7 @@ def test_two_processes_validate_every_file_as_one_does(real, monkeypatch):
     assert early.known == {record.digest: record for record in outcomes}
     assert sorted(early.stats) == sorted(r.path for r in outcomes)
     assert isinstance(early.templates, CompiledTemplates)       # compiled by the worker
+    assert early.splice is True                                 # and found splice_safe
     assert set(early.templates.stored) >= {
         early.templates.get_cache_key(name, f"templates/{name}")
         for name in load_templates(real / "templates")}
@@ -120,6 +121,25 @@ def test_a_template_syntax_error_is_reported_though_the_worker_compiled_first(tm
 
 def test_a_clean_build_on_two_cores_is_one_cores_build(tmp_path):
     generate(tmp_path, 300)
+    one = run_cli("--root", tmp_path, "--out", tmp_path / "one", "--jobs", "1", "--no-cache")
+    two = run_cli("--root", tmp_path, "--out", tmp_path / "two", "--jobs", "2", "--no-cache")
+    assert one.code == two.code == 0 and one.err == two.err
+    assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
+
+
+def test_the_worker_finds_templates_that_are_not_splice_safe(tmp_path):
+    """A template that filters a list here.each returns is not splice_safe: the worker
+    says so, and the build on two cores, which takes its word, is one core's build."""
+    generate(tmp_path, 300)
+    for folder in ("templates", "assets"):
+        shutil.copytree(REPO / folder, tmp_path / folder)
+    people = tmp_path / "templates/people.html"
+    text = people.read_text("utf-8")
+    start = text.index("{{ here.each(")
+    end = text.index("}}", start)
+    people.write_text(text[:end] + "|string " + text[end:], "utf-8")
+    early = prepared(tmp_path)
+    assert early.splice is False
     one = run_cli("--root", tmp_path, "--out", tmp_path / "one", "--jobs", "1", "--no-cache")
     two = run_cli("--root", tmp_path, "--out", tmp_path / "two", "--jobs", "2", "--no-cache")
     assert one.code == two.code == 0 and one.err == two.err
