@@ -317,6 +317,37 @@ def test_a_failed_build_into_the_spare_leaves_the_site_and_keeps_the_spare(
     assert "Ana L." in (project / "site/people/ana-lopez.html").read_text("utf-8")
 
 
+def test_whatever_takes_a_page_s_place_in_the_spare_the_build_is_a_fresh_one(
+        real, monkeypatch, tmp_path):
+    """Pages are written over the spare's files in a few system calls (Staging.put); a
+    page whose file is missing, a folder in a page's place, a file in a folder's place,
+    a link in a page's place and one in a folder's are each dealt with the general way
+    (nothing is written through a link), and the site is a fresh build's."""
+    import shutil
+    from dossier import write
+    monkeypatch.setattr(write, "SPARE_MIN", 1)
+    assert run_cli("--root", real).code == 0
+    assert run_cli("--root", real, "--no-cache").code == 0
+    spare = write.spare_path(real / "site")
+    events = sorted((spare / "events").glob("*.html"))
+    events[0].unlink()                                      # missing
+    events[1].unlink()
+    (events[1] / "inside").mkdir(parents=True)              # a folder in its place
+    shutil.rmtree(spare / "sources")
+    (spare / "sources").write_text("a file where a folder was")
+    events[2].unlink()
+    events[2].symlink_to(tmp_path / "elsewhere.html")       # a link, to nothing
+    outside = tmp_path / "outside"                          # a folder linked elsewhere
+    shutil.move(spare / "people", outside)
+    (spare / "people").symlink_to(outside, target_is_directory=True)
+    before = snapshot(outside)
+    assert run_cli("--root", real, "--no-cache").code == 0
+    assert run_cli("--root", real, "--out", tmp_path / "fresh", "--no-cache").code == 0
+    assert snapshot(real / "site") == snapshot(tmp_path / "fresh")
+    assert not (tmp_path / "elsewhere.html").exists()
+    assert snapshot(outside) == before                      # never written through
+
+
 def test_a_link_in_the_spare_is_replaced_never_written_through(project, monkeypatch, tmp_path):
     from dossier import write
     monkeypatch.setattr(write, "SPARE_MIN", 1)
