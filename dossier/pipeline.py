@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from .cache import (Cache, Stamp, code_digest, load_cache, load_stamp, memo_size, save_cache,
@@ -22,6 +23,7 @@ from .incremental import (EVERYTHING, State, bodies_only, changed_keys, digest, 
                           valid_fragments)
 from .link import Dossier, link, names_of
 from .load import Loaded, load_assets, load_content, load_templates
+from .model import Content
 from .outputs import SEARCH_INDEX, in_order, tasks
 from .pages import PageSpec, fixed_pages, markdown_texts, record_page, record_pages, record_urls
 from .prepare import prepare
@@ -64,12 +66,15 @@ class BuildReport:
 
 
 def compile_dossier(project: Project, known=None, known_site: str = "", stats=None,
-                    now: dict | None = None, validated=None, entries: list | None = None
+                    now: dict | None = None,
+                    validated: Callable[[Content], None] | None = None,
+                    entries: list | None = None
                     ) -> tuple[Dossier, list[ContentProblem], Loaded, list]:
     """Load, validate and link; raise ContentErrors if any error was found.
 
     Also returns every record with its validation outcome (for the cache: ``known``).
-    ``validated(content)`` is called before the content is linked."""
+    ``validated(content)`` is called before the content is linked; ``entries`` and
+    ``now``: content/ as just listed, and stats just taken (see load_content)."""
     loaded = load_content(project.content, known, known_site, stats, now,  # the only read
                           entries)
     problems = list(loaded.problems)

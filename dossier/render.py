@@ -563,10 +563,11 @@ def markdown_ahead(jobs: int) -> Iterator["Ahead"]:
     Between validating and rendering, a clean build on two cores links, plans and
     readies its pages on one (0.5 s at 10,000 events) while the other has nothing to do.
     ``start(texts, names)``, once the content is validated, forks a worker that renders
-    texts (pages.markdown_texts: event bodies first) into the memo's portable HTML until the
-    parent, about to render, calls ``collect(memo)``: it is told to stop and sends back
-    what it made, which the pages then find in the memo (and the render's worker, forked
-    after, too). The worker is gone when the block ends, whatever happened."""
+    texts (pages.markdown_texts: events' summaries, then bodies) into the memo's portable
+    HTML until the parent, about to render, calls ``collect(memo)``: it is told to stop
+    and sends back what it made, which the pages then find in the memo (and the render's
+    worker, forked after, too). The worker is gone when the block ends, whatever
+    happened."""
     ahead = Ahead(jobs)
     try:
         yield ahead
@@ -580,6 +581,9 @@ ahead."""
 
 
 class Ahead:
+    """The worker of markdown_ahead, once started (at most once), until collected or
+    closed."""
+
     def __init__(self, jobs: int):
         self.jobs = jobs
         self.worker = self.receive = self.stop = None
