@@ -138,10 +138,7 @@ def render_portable(text: str, inline: bool, names: Callable[[str], "tuple[str, 
     def resolve(target: str):
         found = names(target)
         return None if found is None else (f"\x00L{target}\x00", *found)
-    if inline:
-        return render_inline(text, resolve)
-    return renderer().renderer.render(_tokens(text, False), renderer().options,
-                                      {"resolve": resolve, "docId": _DOC})
+    return render_inline(text, resolve) if inline else render_markdown(text, resolve, _DOC)
 
 
 def localize(html: str, doc_id: str, href: Callable[[str], str]) -> str:

@@ -132,7 +132,7 @@ class Here:
         """Markdown as HTML for this page. The memo keeps one portable rendering per text
         (markdown.render_portable) while the names and kinds of everything it links to
         are unchanged; each page fills in its own links and ids."""
-        targets = tuple(w.target for w in find_wikilinks(text)) if "[[" in text else ()
+        targets = link_targets(text)
         for target in targets:
             self.deps.add(rec(target))
         return safe(localize(portable(self.memo, self.dossier, text, inline, targets),
@@ -448,7 +448,7 @@ def portable(memo: dict, names: Names, text: str, inline: bool,
     targets, found here when not given) are as they were; else rendered and kept there,
     by (inline, text), with those names and kinds as its signature."""
     if targets is None:
-        targets = tuple(w.target for w in find_wikilinks(text)) if "[[" in text else ()
+        targets = link_targets(text)
     entities = names.entities
     signature = tuple((t, names.name(t), names.kind(t)) if t in entities else (t,)
                       for t in targets)
@@ -460,6 +460,11 @@ def portable(memo: dict, names: Names, text: str, inline: bool,
                            if target in entities else None)
     memo[key] = (html, signature)
     return html
+
+
+def link_targets(text: str) -> tuple[str, ...]:
+    """The targets of a text's [[wikilinks]], in order."""
+    return tuple(w.target for w in find_wikilinks(text)) if "[[" in text else ()
 
 
 def markdown_texts(content: Content) -> list[tuple[str, bool]]:

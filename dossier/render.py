@@ -587,9 +587,6 @@ class Ahead:
     def __init__(self, jobs: int):
         self.jobs = jobs
         self.worker = self.receive = self.stop = None
-        self.texts: list[tuple[str, bool]] = []
-        """What the worker was given to render."""
-        self.collected = False
 
     def start(self, texts: list[tuple[str, bool]], names) -> None:
         if self.worker is not None or self.jobs < 2 or len(texts) < AHEAD_MIN or \
@@ -603,7 +600,6 @@ class Ahead:
             send, texts, names, self.stop, (os.getpid(), self.receive)))
         self.worker.start()
         send.close()
-        self.texts = texts
 
     def collect(self, memo: dict) -> int:
         """Stop the worker and put what it rendered into ``memo``; return how many texts
@@ -616,15 +612,17 @@ class Ahead:
             _received(self.receive, (memo,))
         except EOFError:                          # it failed: nothing more to take
             pass
-        self.collected = True
-        self.close()
+        self._end()
         return _mark(memo) - before
 
     def close(self) -> None:
-        if self.worker is None:
-            return
-        if not self.collected:                    # the build stopped before it collected:
-            self.worker.terminate()               # the worker may wait on a full pipe
+        """Stop the worker if the build ended before collecting (it may wait on a full
+        pipe)."""
+        if self.worker is not None:
+            self.worker.terminate()
+            self._end()
+
+    def _end(self) -> None:
         self.worker.join()
         self.receive.close()
         self.worker = None

@@ -94,7 +94,7 @@ class _Folder:
                 finally:
                     sink.close()
                 out.truncate()
-                return Spooled(str(self.path / url), found, out.tell())
+                return Spooled(f"{self.path}/{url}", found, out.tell())
         except OSError as error:
             raise self._failed(error) from None
 
@@ -113,13 +113,19 @@ class _Folder:
 
     def _place(self, url: Url) -> Path:
         """Where ``url`` goes in the folder, its folder made."""
-        target = self.path / url
-        if target.parent not in self.made:
+        self._make_folder(url)
+        return self.path / url
+
+    def _make_folder(self, url: Url) -> None:
+        """Make the folder ``url`` goes in, once (in a recycled folder, nothing left in
+        its way: a file, or a link that writing would go through)."""
+        folder = url.rpartition("/")[0]
+        if folder not in self.made:
+            target = self.path / folder
             if self.recycled:
-                _clear_way(self.path, target.parent)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self.made.add(target.parent)
-        return target
+                _clear_way(self.path, target)
+            target.mkdir(parents=True, exist_ok=True)
+            self.made.add(folder)
 
     def _failed(self, error: OSError) -> WriteFailed:
         raise NotImplementedError
@@ -147,9 +153,8 @@ class Staging(_Folder):
         self.recycled = _take_spare(self.out, self.path)
         if not self.recycled:
             self.path.mkdir()
-        self.made: set[Path] = {self.path}
-        self.folders: set[str] = set()
-        """The folders (as in URLs) ``_over`` has made sure of."""
+        self.made: set[str] = {""}
+        """The folders (as in URLs: '' for the top) made sure of (_make_folder)."""
         try:
             (self.path / MARKER).write_bytes(marker(UPDATING))
         except OSError:
@@ -187,10 +192,7 @@ class Staging(_Folder):
     def _over(self, url: Url) -> int | None:
         """A recycled file, open to be written over (never through a link), or None when
         it is not there as a plain file (``_open`` then clears the way)."""
-        folder = url.rpartition("/")[0]
-        if folder not in self.folders:
-            self._place(url)                        # its folder made, the way cleared
-            self.folders.add(folder)
+        self._make_folder(url)
         try:
             return os.open(f"{self.path}/{url}", os.O_WRONLY | _NOFOLLOW)
         except OSError:
@@ -261,7 +263,7 @@ class Spool(_Folder):
         clean_leftovers(out.resolve())
         self.old, self.spans = out.resolve(), spans
         self.path = out.resolve().parent / f".{out.name}.tmp-spool-{os.getpid()}"
-        self.made: set[Path] = {self.path}
+        self.made: set[str] = {""}
         try:
             self.path.mkdir()
             (self.path / MARKER).write_bytes(marker(UPDATING))

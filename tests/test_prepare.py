@@ -272,13 +272,15 @@ def test_a_build_renders_markdown_ahead_and_makes_the_same_site(tmp_path, monkey
     pages render, is byte for byte one core's build, which renders none ahead."""
     generate(tmp_path, 300)
     count = _counted(monkeypatch)
-    collect = render.Ahead.collect
-    waited = []
+    start, collect = render.Ahead.start, render.Ahead.collect
+    given, waited = [], []
+    monkeypatch.setattr(render.Ahead, "start", lambda self, texts, names: (
+        given.append(len(texts)), start(self, texts, names)))
 
     def collect_all(self, memo):
         if self.worker is not None:
-            _wait_for(count, len(self.texts))
-            waited.append(len(self.texts))
+            _wait_for(count, given[-1])
+            waited.append(given[-1])
         return collect(self, memo)
     monkeypatch.setattr(render.Ahead, "collect", collect_all)
     one = run_cli("--root", tmp_path, "--out", tmp_path / "one", "--jobs", "1", "--no-cache")
