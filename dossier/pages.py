@@ -468,17 +468,23 @@ def link_targets(text: str) -> tuple[str, ...]:
 
 
 def markdown_texts(content: Content) -> list[tuple[str, bool]]:
-    """The Markdown texts of the record pages, as (text, inline), in the order
-    render.markdown_ahead renders them while the dossier is linked: events' summaries
-    first, which many pages show (an event's own, its people's, its sources', its
-    neighbours'): once pages render on two processes, each renders those its pages
-    need, and 6,200 of the 10,000 were rendered by both at 10,000 events (0.4 s of
-    CPU); then event bodies and profiles' summaries, which one page each shows (and the
-    single-file edition, which takes them from the render's worker)."""
+    """The Markdown texts the pages render, as (text, inline), in the order
+    render.markdown_ahead renders them before any page: events' summaries, bodies,
+    profiles' summaries (and their first paragraphs, which the who's who lists), sources'
+    descriptions, quotes' contexts, the versions and notes of events' conflicts, and the
+    site's summary. A text left out here is
+    rendered by the first page asking for it: the list saves time, its completeness is
+    not needed for a right site."""
+    profiles = (*content.people, *content.organizations)
     return [*((e.summary, True) for e in content.events if e.summary),
             *((e.body, False) for e in content.events if e.body),
-            *((r.summary, False) for r in (*content.people, *content.organizations)
-              if r.summary)]
+            *((r.summary, False) for r in profiles if r.summary),
+            *((r.summary.split("\n\n")[0], True) for r in profiles if r.summary),
+            *((s.description, False) for s in content.sources if s.description),
+            *((q.context, True) for e in content.events for q in e.quotes if q.context),
+            *((text, True) for e in content.events for c in e.conflicts
+              for text in (*(v.text for v in c.versions), c.note) if text),
+            *([(content.site.summary, False)] if content.site.summary else [])]
 
 
 def _when(when) -> tuple:

@@ -185,7 +185,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
     side = None
     env = make_environment(templates, early.templates)
     memo = cache.markdown if memo_size(cache) < 8 * len(urls) + 1000 else {}
-    ahead.collect(memo)
+    ahead.collect(memo, dossier, progress)                # (a clean build's Markdown)
     staging = stage_site(project.out, project.protected(), spans) if previous is None else None
     spool = None if staging else Spool(project.out, spans)  # large files of an update
     if changed is EVERYTHING or changed:                  # data files depend on everything:

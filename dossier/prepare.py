@@ -21,7 +21,8 @@ import jinja2
 from .errors import TemplateFailure
 from .load import (SITE_FILE, Record, content_entries, display_path, load_file, prefetch,
                    unchanged_digest)
-from .render import CompiledTemplates, chunks, die_with_parent, make_environment, splice_safe
+from .render import (CompiledTemplates, chunks, die_with_parent, make_environment, splice_safe,
+                     widen_pipe)
 from .validate import outcome, validate_site
 
 PREPARE_MIN = 200
@@ -91,7 +92,7 @@ def prepare(content: Path, templates: dict[str, str], known: dict[str, Record],
                                                    bytecode, (os.getpid(), receive)))
     worker.start()
     send.close()
-    _widen(receive)
+    widen_pipe(receive)
     found, seen, now, done = {}, {}, {}, []
     try:
         for chunk in chunks(todo, taken, CHUNK):
@@ -153,16 +154,6 @@ def _take(message: tuple, found: dict, seen: dict, now: dict, done: list) -> Non
         found.update(message[1])
         seen.update(message[2])
         now.update(message[3])
-
-
-def _widen(receive) -> None:
-    """Let the worker's messages wait in a 1 MB pipe rather than 64 KB, so that it never
-    waits for the parent to finish a chunk and read them (Linux; elsewhere a no-op)."""
-    try:
-        import fcntl
-        fcntl.fcntl(receive.fileno(), fcntl.F_SETPIPE_SZ, 1 << 20)
-    except (ImportError, AttributeError, OSError):
-        pass
 
 
 def _worker(send, todo, taken, language, templates, bytecode, parent) -> None:

@@ -220,8 +220,8 @@ def _reports(root, jobs: int) -> list[tuple[str, int, int]]:
 
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_long_build_reports_each_stage_to_its_end(tmp_path, jobs):
-    """Progress goes stage by stage (on two cores: reading content, rendering pages, the
-    single-file edition, data files), each count never going back and ending at its
+    """Progress goes stage by stage (on two cores: reading content, rendering Markdown,
+    rendering pages, the single-file edition, data files), each count never going back and ending at its
     total: the counter a terminal shows never sits still on a stage that is done."""
     from generate import generate              # benchmarks/ (on the path: conftest)
     generate(tmp_path, 320)
@@ -229,7 +229,7 @@ def test_a_long_build_reports_each_stage_to_its_end(tmp_path, jobs):
     names = [name for name, _, _ in seen]
     stages = list(dict.fromkeys(names))
     if jobs == 2:
-        assert stages == ["reading content", "rendering pages",
+        assert stages == ["reading content", "rendering Markdown", "rendering pages",
                           "rendering the single-file edition", "writing data files"]
     else:
         assert set(stages) == {"rendering pages", "writing data files"}
@@ -251,7 +251,7 @@ def test_the_terminal_shows_one_progress_line_a_pipe_shows_none(tmp_path):
     out, err = io.StringIO(), _Terminal()
     assert main(["--root", str(tmp_path), "--no-cache", "--jobs", "2"], out=out, err=err) == 0
     shown = err.getvalue()
-    for line in ("reading content: ", "rendering pages: ", "rendering the single-file edition...",
+    for line in ("reading content: ", "rendering Markdown: ", "rendering pages: ", "rendering the single-file edition...",
                  "writing data files: "):
         assert f"\r{line}" in shown, line
     last, ended, rest = shown.rpartition("\r")[2].partition("\n")

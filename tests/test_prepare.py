@@ -3,6 +3,7 @@ give exactly what one process validating them all gives, and their problems are 
 as they would be."""
 
 import shutil
+from types import SimpleNamespace
 
 import pytest
 
@@ -207,19 +208,26 @@ def _validated(root):
     return content, compile_dossier(Project.at(root))[0]
 
 
-def _counted(monkeypatch):
-    """A counter of the texts a forked worker renders (pages.portable, as render calls it)."""
+def _counted(monkeypatch, delay: float = 0.0):
+    """Counters of the texts rendered (pages.portable, as render calls it) by forked
+    workers and by this process; a worker's texts take ``delay`` seconds more each."""
     import multiprocessing
-    count = multiprocessing.get_context("fork").Value("i", 0)
+    import os
+    import time
+    context = multiprocessing.get_context("fork")
+    here, count, mine = os.getpid(), context.Value("i", 0), context.Value("i", 0)
     original = render.portable
 
     def counting(*args):
         html = original(*args)
+        forked = os.getpid() != here
+        if forked:
+            time.sleep(delay)
         with count.get_lock():
-            count.value += 1
+            (count if forked else mine).value += 1
         return html
     monkeypatch.setattr(render, "portable", counting)
-    return count
+    return count, mine
 
 
 def _wait_for(count, total: int) -> None:
@@ -230,64 +238,117 @@ def _wait_for(count, total: int) -> None:
     assert count.value == total
 
 
-def test_markdown_rendered_ahead_is_what_the_pages_would_render(real, monkeypatch):
-    """While the parent links, a forked worker renders the content's Markdown texts into
-    memo entries (render.markdown_ahead). Given the time to render them all, it hands
-    back every one, and each is the entry the pages would make from the linked dossier:
-    the same HTML, and a signature they find valid (they render none of them again)."""
+def _ahead_memo(real, monkeypatch, wait: int | None = None, delay: float = 0.0):
+    """The real dossier's Markdown rendered by markdown_ahead, collected once the worker
+    rendered ``wait`` texts (all of them: None), with what the pages would make of it,
+    the texts, how many collect said it added, and the texts each process rendered."""
     from dossier import link, pages
     monkeypatch.setattr(render, "AHEAD_MIN", 1)
+    monkeypatch.setattr(render, "AHEAD_CHUNK", 4)
     content, dossier = _validated(real)
     texts = pages.markdown_texts(content)
     assert len(texts) > 40 and any("[[" in text for text, _ in texts)
-    count = _counted(monkeypatch)
+    count, mine = _counted(monkeypatch, delay)
     memo = {}
     with render.markdown_ahead(2) as ahead:
         ahead.start(texts, link.names_of(content))
-        _wait_for(count, len(texts))
-        assert ahead.collect(memo) == len(set(texts))
+        _wait_for(count, len(texts) if wait is None else wait)
+        added = ahead.collect(memo, dossier)
     expected = {}
     for text, inline in texts:
         pages.portable(expected, dossier, text, inline)
-    assert memo == expected
+    return SimpleNamespace(memo=memo, expected=expected, texts=texts, added=added,
+                           theirs=count.value, mine=mine.value, dossier=dossier)
+
+
+def test_markdown_rendered_ahead_is_what_the_pages_would_render(real, monkeypatch):
+    """Once the content is validated, a forked worker takes its Markdown texts from a
+    queue and renders them into memo entries (render.markdown_ahead). Given the time to
+    render them all, it hands back every one, the parent renders none, and each is the
+    entry the pages would make from the linked dossier: the same HTML, and a signature
+    they find valid (they render none of them again)."""
+    from dossier import pages
+    got = _ahead_memo(real, monkeypatch)
+    assert got.memo == got.expected and got.added == len(got.expected)
+    assert (got.theirs, got.mine) == (len(got.texts), 0)
     monkeypatch.setattr(pages, "render_portable", lambda *a: pytest.fail("rendered again"))
-    for text, inline in texts:
-        assert pages.portable(memo, dossier, text, inline) == expected[(inline, text)][0]
+    for text, inline in got.texts:
+        assert pages.portable(got.memo, got.dossier, text, inline) == \
+            got.expected[(inline, text)][0]
+
+
+def test_collect_renders_with_the_worker_what_it_has_not_taken(real, monkeypatch):
+    """Collected from a worker slowed down, once it rendered its first texts: the parent
+    renders the texts the worker has not taken, and takes the worker's batches; each
+    text is rendered once, by one of them, and the memo is the one the pages would
+    make."""
+    got = _ahead_memo(real, monkeypatch, wait=4, delay=0.01)
+    assert got.memo == got.expected and got.added == len(got.expected)
+    assert got.theirs > 0 and got.mine > 0 and got.theirs + got.mine == len(got.texts)
+
+
+def test_a_worker_that_fails_leaves_its_texts_to_the_pages(real, monkeypatch):
+    """A worker failing on a text (its ninth) ends collect with what was made: every entry
+    in the memo is right, and the pages render the rest."""
+    import os
+    here, original, tried = os.getpid(), render.portable, [0]
+
+    def failing(memo, names, text, inline):
+        if os.getpid() != here:
+            tried[0] += 1
+            if tried[0] > 8:
+                raise RuntimeError("failed")
+        return original(memo, names, text, inline)
+    monkeypatch.setattr(render, "portable", failing)
+    got = _ahead_memo(real, monkeypatch, wait=8, delay=0.01)
+    assert got.theirs == 8 and 8 <= got.added < len(got.expected)
+    assert all(got.expected[key] == entry for key, entry in got.memo.items())
 
 
 def test_nothing_is_rendered_ahead_on_one_core_or_for_a_small_dossier(real, monkeypatch):
     from dossier import link, pages
-    content, _ = _validated(real)
+    content, dossier = _validated(real)
     texts = pages.markdown_texts(content)
     monkeypatch.setattr(render.mp, "get_context", lambda *a: pytest.fail("a worker was started"))
     for jobs, least in ((2, len(texts) + 1), (1, 1)):
         monkeypatch.setattr(render, "AHEAD_MIN", least)
         with render.markdown_ahead(jobs) as ahead:
             ahead.start(texts, link.names_of(content))
-            assert ahead.collect({}) == 0
+            assert ahead.collect({}, dossier) == 0
 
 
-def test_a_build_renders_markdown_ahead_and_makes_the_same_site(tmp_path, monkeypatch):
-    """A clean build on two cores of 300 events, with every text rendered ahead before the
-    pages render, is byte for byte one core's build, which renders none ahead."""
+def test_a_build_renders_its_markdown_first_and_makes_the_same_site(tmp_path, monkeypatch):
+    """A clean build on two cores of 300 events renders every Markdown text once, on one
+    process or the other, before any page (no page renders one, on either process), and
+    is byte for byte one core's build, which renders them as pages ask."""
+    from dossier import pages
+    import multiprocessing
     generate(tmp_path, 300)
-    count = _counted(monkeypatch)
-    start, collect = render.Ahead.start, render.Ahead.collect
-    given, waited = [], []
+    count, mine = _counted(monkeypatch)
+    late = multiprocessing.get_context("fork").Value("i", 0)
+    collected, given = [], []
+    start, collect, original = render.Ahead.start, render.Ahead.collect, pages.render_portable
     monkeypatch.setattr(render.Ahead, "start", lambda self, texts, names: (
-        given.append(len(texts)), start(self, texts, names)))
+        given.append(texts), start(self, texts, names)))
 
-    def collect_all(self, memo):
-        if self.worker is not None:
-            _wait_for(count, given[-1])
-            waited.append(given[-1])
-        return collect(self, memo)
-    monkeypatch.setattr(render.Ahead, "collect", collect_all)
+    def collecting(self, memo, names, *progress):
+        collected.append(collect(self, memo, names, *progress))
+        return collected[-1]
+    monkeypatch.setattr(render.Ahead, "collect", collecting)
+
+    def rendered(*args):
+        if collected:
+            with late.get_lock():
+                late.value += 1
+        return original(*args)
+    monkeypatch.setattr(pages, "render_portable", rendered)
     one = run_cli("--root", tmp_path, "--out", tmp_path / "one", "--jobs", "1", "--no-cache")
-    assert waited == [] and count.value == 0
+    assert collected == [0] and count.value == mine.value == 0 and late.value > 300
+    late.value, collected[:], given[:] = 0, [], []
     two = run_cli("--root", tmp_path, "--out", tmp_path / "two", "--jobs", "2", "--no-cache")
     assert one.code == two.code == 0 and one.err == two.err
-    assert waited and count.value == waited[0] >= 300
+    assert len(given) == 1 and len(given[0]) >= 600 and late.value == 0
+    assert collected == [len(set(given[0]))] and count.value + mine.value == len(given[0])
     assert snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
 
 
