@@ -16,6 +16,7 @@ import signal
 import threading
 import traceback
 from collections.abc import Iterator
+import contextlib
 from contextlib import contextmanager
 from types import MethodType
 
@@ -559,7 +560,8 @@ def _render_all(one, specs: list[PageSpec], memo: dict, spans: dict, workers: in
 
 @contextmanager
 def markdown_ahead(jobs: int) -> Iterator["Ahead"]:
-    """A clean build's Markdown, rendered on both cores before any page.
+    """A clean build's Markdown, rendered before any page, on both cores when there are
+    two.
 
     Between validating and rendering, a clean build on two cores links, plans and
     readies its pages on one (0.5 s at 10,000 events) while the other has nothing to do.
@@ -570,6 +572,8 @@ def markdown_ahead(jobs: int) -> Iterator["Ahead"]:
     worker's batches in between, until every text is in the memo. The pages then render
     no Markdown, on either process (the render's worker, forked after, inherits the
     memo), and the single-file edition has all of it without waiting for the worker.
+    Without a worker (one core, or fewer texts than AHEAD_MIN), ``collect`` renders them
+    all.
 
     Rendering every text first and the pages after makes the same HTML as rendering
     each text when its first page asks for it, with less CPU: on one core, 0.4 s less of
@@ -592,7 +596,7 @@ as one batch."""
 
 
 class Ahead:
-    """The worker of markdown_ahead and its queue, once started (at most once), until
+    """The texts of markdown_ahead and their worker, once started (at most once), until
     collected or closed."""
 
     def __init__(self, jobs: int):
@@ -600,12 +604,14 @@ class Ahead:
         self.worker = self.receive = self.texts = self.taken = None
 
     def start(self, texts: list[tuple[str, bool]], names) -> None:
-        if self.worker is not None or self.jobs < 2 or len(texts) < AHEAD_MIN or \
-                "fork" not in mp.get_all_start_methods():
+        if self.texts is not None:
             return
+        self.texts, self.taken = texts, _Count()
+        if self.jobs < 2 or len(texts) < AHEAD_MIN or "fork" not in mp.get_all_start_methods():
+            return                                # one core, or few texts: collect renders
         renderer()                                # made once, for the worker too
         context = mp.get_context("fork")
-        self.texts, self.taken = texts, context.Value("q", 0)
+        self.taken = context.Value("q", 0)
         self.receive, send = context.Pipe(duplex=False)
         self.worker = context.Process(target=_ahead, args=(
             send, texts, names, self.taken, (os.getpid(), self.receive)))
@@ -614,14 +620,14 @@ class Ahead:
         widen_pipe(self.receive)
 
     def collect(self, memo: dict, names, progress=None) -> int:
-        """Render the texts the worker has not taken into ``memo`` (``names``: the linked
-        dossier), with what the worker rendered; return how many texts are now in the
-        memo that were not (none when nothing was started: the pages render them). A
-        worker that failed leaves its texts to the pages. ``progress`` is told how many
-        texts either process has taken."""
-        if self.worker is None:
+        """Render the texts the worker has not taken (all of them without a worker) into
+        ``memo`` (``names``: the linked dossier), with what the worker rendered; return
+        how many texts are now in the memo that were not (none when nothing was started:
+        the pages render them). A worker that failed leaves its texts to the pages.
+        ``progress`` is told how many texts either process has taken."""
+        if self.texts is None:
             return 0
-        before, receive, finished = _mark(memo), self.receive, False
+        before, receive, finished = _mark(memo), self.receive, self.worker is None
         total = len(self.texts)
         try:
             for chunk in chunks(self.texts, self.taken, AHEAD_CHUNK):
@@ -637,7 +643,9 @@ class Ahead:
                 finished = _batch(receive.recv(), memo)
         except EOFError:                          # it failed: nothing more to take
             pass
-        self._end()
+        if self.worker is not None:
+            self._end()
+        self.texts = None
         return _mark(memo) - before
 
     def close(self) -> None:
@@ -651,6 +659,15 @@ class Ahead:
         self.worker.join()
         self.receive.close()
         self.worker = None
+
+
+class _Count:
+    """A counter only this process takes from (``chunks``, without a worker)."""
+
+    value = 0
+
+    def get_lock(self) -> contextlib.AbstractContextManager:
+        return contextlib.nullcontext()
 
 
 def _batch(message: tuple, memo: dict) -> bool:
