@@ -10,6 +10,7 @@ import copyreg
 import dataclasses
 import itertools
 import marshal
+import operator
 import os
 import pickle
 import secrets
@@ -90,14 +91,18 @@ def _reducer(cls: type):
     Dataclasses' own __setstate__ loops over the fields in Python; a generic function
     looping over the class's slot setters was three times faster; one made per class
     (as dataclasses makes __init__) saves a further quarter: reading 10,000 events'
-    records back takes 0.15 s. The function is a module global, which pickle names."""
+    records back takes 0.15 s. The function is a module global, which pickle names. The
+    field values are taken by operator.attrgetter, in C: pickling every record of
+    10,000 events 0.30 -> 0.20 s (prepare's worker sends half of them)."""
     fields = [f.name for f in dataclasses.fields(cls)]
     name = f"_new_{cls.__module__.rpartition('.')[2]}_{cls.__name__}"
     rebuild = model.constructor(cls, name)
     rebuild.__module__, rebuild.__qualname__ = __name__, name
     globals()[name] = rebuild
-    getters = tuple(cls.__dict__[field].__get__ for field in fields)
-    return lambda instance: (rebuild, tuple([get(instance) for get in getters]))
+    values = operator.attrgetter(*fields)             # a tuple, made in C (one field:
+    if len(fields) == 1:                              # the value alone)
+        return lambda instance: (rebuild, (values(instance),))
+    return lambda instance: (rebuild, values(instance))
 
 
 def _register_fast_pickling(*modules) -> None:
