@@ -126,6 +126,12 @@ class Dossier(Names):
                                                          compare=False, repr=False)
     """(index, key) -> the dependency keys a read of that entry leaves (deps.TrackedIndex):
     its own and those of the records it shows, made once per dossier."""
+    rendered: dict[tuple[bool, str], tuple[str, tuple[str, ...]]] = field(
+        default_factory=dict, init=False, compare=False, repr=False)
+    """(inline, Markdown text) -> its portable HTML and the targets of its [[links]], once
+    a page found it in the memo, valid for this dossier's names, or rendered it
+    (pages.Here.markdown): a text shown again (36,000 of the 61,000 texts the pages of
+    10,000 events show) is neither searched for links nor checked again."""
 
 
 def link(content: Content, problems: list[ContentProblem]) -> Dossier:

@@ -132,11 +132,16 @@ class Here:
         """Markdown as HTML for this page. The memo keeps one portable rendering per text
         (markdown.render_portable) while the names and kinds of everything it links to
         are unchanged; each page fills in its own links and ids."""
-        targets = link_targets(text)
+        key = (inline, text)
+        found = self.dossier.rendered.get(key)
+        if found is None:
+            targets = link_targets(text)
+            found = self.dossier.rendered[key] = (
+                portable(self.memo, self.dossier, text, inline, targets), targets)
+        html, targets = found
         for target in targets:
             self.deps.add(rec(target))
-        return safe(localize(portable(self.memo, self.dossier, text, inline, targets),
-                             doc_id, self.ref))
+        return safe(localize(html, doc_id, self.ref))
 
     def each(self, macro, items) -> Markup:
         """``here.cached(macro, item)`` for every item, joined: one call from the template

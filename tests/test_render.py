@@ -431,6 +431,42 @@ def test_plain_text_is_kept_per_dossier_and_records_the_same_reads(real):
     assert replace(dossier, site=dossier.site).plains == {}
 
 
+def test_markdown_shown_again_is_the_same_and_found_once_per_dossier(real, monkeypatch):
+    """Here.markdown and Here.inline keep what they found in the memo, or rendered, by
+    (inline, text) in Dossier.rendered: a text shown again, on a page of any folder,
+    inline or as a block, is what a dossier made anew (which keeps nothing) shows, with
+    the same dependency keys, and the memo is asked for each text once."""
+    from dataclasses import replace
+    from pathlib import Path
+    from dossier import pages, pipeline
+    from dossier.pages import Here, SingleHere
+    from dossier.project import Project
+    dossier, _, _, _ = pipeline.compile_dossier(Project.at(Path(real), jobs=1))
+    asked, original = [], pages.portable
+    monkeypatch.setattr(pages, "portable", lambda memo, names, text, inline, *rest: (
+        names is dossier and asked.append((inline, text)),
+        original(memo, names, text, inline, *rest))[1])
+    profiles = [p for p in (*dossier.people, *dossier.organizations) if "[[" in p.summary]
+    assert profiles and any("\n\n" not in p.summary for p in dossier.people)
+    memo: dict = {}
+    for _ in range(2):
+        for profile in (*dossier.people, *dossier.organizations):
+            first = profile.summary.split("\n\n")[0]
+            for page, show in (("people.html", lambda here: here.inline(first)),
+                               (f"people/{profile.slug}.html",
+                                lambda here: here.markdown(profile.summary)),
+                               ("index.html", lambda here: here.markdown(profile.summary)),
+                               ("dossier.html", lambda here: here.markdown(profile.summary,
+                                                                          profile.slug))):
+                kind = SingleHere if page == "dossier.html" else Here
+                here, fresh = kind(dossier, page, memo=memo), kind(
+                    replace(dossier, site=dossier.site), page)
+                assert show(here) == show(fresh) and here.deps == fresh.deps, page
+    assert sorted(asked) == sorted(set(asked)) and len(asked) == len(dossier.rendered)
+    assert any(inline for inline, _ in asked) and not all(inline for inline, _ in asked)
+    assert replace(dossier, site=dossier.site).rendered == {}
+
+
 def test_a_record_page_planned_alone_is_the_one_the_plan_makes(real):
     """After a prose edit the build plans only the pages it renders again
     (pages.record_page, by URL): each is the spec the whole plan makes."""
