@@ -27,7 +27,7 @@ from .escaping import fast_escape
 from .deps import TrackedDossier, keys
 from .link import Dossier
 from .markdown import renderer
-from .pages import Here, PageSpec, SingleHere, plain, portable
+from .pages import Here, PageSpec, SingleHere, link_targets, plain, portable
 from .urls import Url
 
 TEMPLATE_DIR = "templates"
@@ -628,24 +628,26 @@ class Ahead:
         if self.texts is None:
             return 0
         before, receive, finished = _mark(memo), self.receive, self.worker is None
-        total = len(self.texts)
+        total, made = len(self.texts), {}
         try:
             for chunk in chunks(self.texts, self.taken, AHEAD_CHUNK):
                 for text, inline in chunk:
-                    portable(memo, names, text, inline)
+                    targets = link_targets(text)
+                    made[inline, text] = portable(memo, names, text, inline, targets), targets
                 while not finished and receive.poll():
-                    finished = _batch(receive.recv(), memo)
+                    finished = _batch(receive.recv(), memo, made)
                 if progress is not None:
                     progress(MARKDOWN, min(self.taken.value, total), total)
             if progress is not None:                  # every text taken, the rest the worker's
                 progress(MARKDOWN, total, total)
             while not finished:
-                finished = _batch(receive.recv(), memo)
+                finished = _batch(receive.recv(), memo, made)
         except EOFError:                          # it failed: nothing more to take
             pass
         if self.worker is not None:
             self._end()
         self.texts = None
+        names.rendered.update(made)               # made for these names: no page checks them
         return _mark(memo) - before
 
     def close(self) -> None:
@@ -670,10 +672,13 @@ class _Count:
         return contextlib.nullcontext()
 
 
-def _batch(message: tuple, memo: dict) -> bool:
-    """Put a batch from the ahead worker into ``memo``; True for its last message."""
-    status, made = message
-    memo.update(made)
+def _batch(message: tuple, memo: dict, made: dict) -> bool:
+    """Put a batch from the ahead worker into ``memo``, and its texts' HTML and link
+    targets into ``made`` (as Dossier.rendered keeps them); True for its last message."""
+    status, batch = message
+    memo.update(batch)
+    made.update((key, (html, tuple(part[0] for part in signature)))
+                for key, (html, signature) in batch.items())
     return status == "done"
 
 

@@ -271,6 +271,8 @@ def test_markdown_rendered_ahead_is_what_the_pages_would_render(real, monkeypatc
     got = _ahead_memo(real, monkeypatch)
     assert got.memo == got.expected and got.added == len(got.expected)
     assert (got.theirs, got.mine) == (len(got.texts), 0)
+    assert got.dossier.rendered == {key: (html, pages.link_targets(key[1]))  # as pages keep
+                                    for key, (html, _) in got.expected.items()}  # them
     monkeypatch.setattr(pages, "render_portable", lambda *a: pytest.fail("rendered again"))
     for text, inline in got.texts:
         assert pages.portable(got.memo, got.dossier, text, inline) == \
@@ -282,8 +284,11 @@ def test_collect_renders_with_the_worker_what_it_has_not_taken(real, monkeypatch
     renders the texts the worker has not taken, and takes the worker's batches; each
     text is rendered once, by one of them, and the memo is the one the pages would
     make."""
+    from dossier import pages
     got = _ahead_memo(real, monkeypatch, wait=4, delay=0.01)
     assert got.memo == got.expected and got.added == len(got.expected)
+    assert got.dossier.rendered == {key: (html, pages.link_targets(key[1]))
+                                    for key, (html, _) in got.expected.items()}
     assert got.theirs > 0 and got.mine > 0 and got.theirs + got.mine == len(got.texts)
 
 
@@ -293,12 +298,12 @@ def test_a_worker_that_fails_leaves_its_texts_to_the_pages(real, monkeypatch):
     import os
     here, original, tried = os.getpid(), render.portable, [0]
 
-    def failing(memo, names, text, inline):
+    def failing(*args):
         if os.getpid() != here:
             tried[0] += 1
             if tried[0] > 8:
                 raise RuntimeError("failed")
-        return original(memo, names, text, inline)
+        return original(*args)
     monkeypatch.setattr(render, "portable", failing)
     got = _ahead_memo(real, monkeypatch, wait=8, delay=0.01)
     assert got.theirs == 8 and 8 <= got.added < len(got.expected)
