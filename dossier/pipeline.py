@@ -185,7 +185,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
     side = None
     env = make_environment(templates, early.templates)
     memo = cache.markdown if memo_size(cache) < 8 * len(urls) + 1000 else {}
-    ahead.collect(memo, dossier, progress)                # (a clean build's Markdown)
+    ready = ahead.collect(memo, dossier, progress) > 0    # a clean build's Markdown, all
     staging = stage_site(project.out, project.protected(), spans) if previous is None else None
     spool = None if staging else Spool(project.out, spans)  # large files of an update
     if changed is EVERYTHING or changed:                  # data files depend on everything:
@@ -198,7 +198,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
     try:                                                  # a clean build streams into staging
         rendered, generated = render_all(env, dossier, stale, memo, fragments, jobs,
                                          progress, staging.keep if staging else None, side,
-                                         (staging or spool).stream, spans, safe)
+                                         (staging or spool).stream, spans, safe, ready)
         files.update(in_order(generated or {}))
         digests = {url: (_digest(page), deps) for url, (page, deps) in rendered.items()}
         state = next_state(inputs, kinds, previous, urls, stale, digests,

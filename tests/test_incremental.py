@@ -363,6 +363,53 @@ def test_in_an_edit_the_worker_makes_data_files_before_it_sends_what_it_rendered
     assert clean.code == 0 and snapshot(tmp_path / "clean") == snapshot(tmp_path / "site")
 
 
+def test_a_clean_build_waits_for_no_markdown_before_the_single_file_edition(tmp_path,
+                                                                        monkeypatch):
+    """A clean build renders its Markdown before any page (render.markdown_ahead): the
+    parent goes from its pages to the single-file edition without reading anything
+    from the worker, which makes data files before it sends what it made; each data
+    file is made once, and the site is one core's."""
+    import os
+    from generate import generate
+    from dossier import outputs, pipeline, render
+    generate(tmp_path, 320)
+    log = tmp_path / "order.log"
+
+    def note(what: str) -> None:
+        with open(log, "a", encoding="utf-8") as out:           # both processes append
+            out.write(f"{os.getpid()} {what}\n")
+    real_tasks, real_send = outputs.tasks, render._send_batches
+    real_stream, real_received = render.stream_page, render._received
+
+    def logged(*args):
+        def wrap(task):
+            def run():
+                made = task()
+                note("task")
+                return made
+            return run
+        return [wrap(task) for task in real_tasks(*args)]
+    monkeypatch.setattr(pipeline, "tasks", logged)
+    monkeypatch.setattr(render, "stream_page", lambda env, dossier, spec, *args: (
+        note(spec.url), real_stream(env, dossier, spec, *args))[1])
+    monkeypatch.setattr(render, "_send_batches", lambda *args: (
+        note("send"), real_send(*args))[1])
+    monkeypatch.setattr(render, "_received", lambda *args: (
+        note("received"), real_received(*args))[1])
+    two = run_cli("--root", tmp_path, "--out", tmp_path / "two", "--no-cache", "--jobs", "2")
+    assert two.code == 0
+    lines = [line.split() for line in log.read_text("utf-8").splitlines()]
+    parent = [what for pid, what in lines if pid == str(os.getpid())]
+    worker = [what for pid, what in lines if pid != str(os.getpid())]
+    assert "dossier.html" in parent and "received" in parent
+    assert parent.index("dossier.html") < parent.index("received")
+    assert "task" in worker and "send" in worker and "dossier.html" not in worker
+    assert worker.index("send") > max(i for i, what in enumerate(worker) if what == "task")
+    assert sum(what == "task" for _, what in lines) == len(outputs.GENERATED)
+    one = run_cli("--root", tmp_path, "--out", tmp_path / "one", "--no-cache", "--jobs", "1")
+    assert one.code == 0 and snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
+
+
 def test_a_template_error_in_either_process_fails_the_build_cleanly(tmp_path):
     """Both processes take pages from one queue: whichever meets the broken template,
     the build stops with the template's name and line, and writes nothing."""
