@@ -21,6 +21,8 @@ from typing import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import groupby
 
+from jinja2.runtime import Macro
+from jinja2.utils import missing
 from markupsafe import Markup
 
 from . import charts as charts_
@@ -190,7 +192,7 @@ class Here:
         """``make(*args)`` as a string, for a template that gets lists whole (no splice),
         its records' keys recorded in the page's."""
         self.deps.update([rec(slug) for slug in _arg_slugs(args)])
-        return str(make(*args))
+        return macro_text(make, args)
 
     def _blocks(self, name: str, make, items, separator: bytes) -> Iterator:
         """``make(item)`` for every item, with ``separator`` between them, as chunks for
@@ -204,7 +206,8 @@ class Here:
         def made(run: list) -> tuple[bytes, tuple[str, ...]]:
             inner = {rec(slug) for slug in _arg_slugs(run)}
             with self._recording(inner):
-                data = separator.join([str(make(item)).encode("utf-8") for item in run])
+                data = separator.join([macro_text(make, (item,)).encode("utf-8")
+                                       for item in run])
             return data, keys(inner)
         return blocked(self.fragments, self.page, name, items, separator, made)
 
@@ -217,7 +220,7 @@ class Here:
             return key, hit, hit[2]
         inner = {rec(slug) for slug in _arg_slugs(args)}
         with self._recording(inner):
-            text = str(make(*args))
+            text = macro_text(make, args)
         return key, text.encode("utf-8"), keys(inner)
 
     @contextmanager
@@ -470,6 +473,39 @@ def portable(memo: dict, names: Names, text: str, inline: bool,
 def link_targets(text: str) -> tuple[str, ...]:
     """The targets of a text's [[wikilinks]], in order."""
     return tuple(w.target for w in find_wikilinks(text)) if "[[" in text else ()
+
+
+_COMPILER_KEYWORDS = frozenset(("_block_vars", "_loop_vars"))
+"""Keywords Jinja's compiled code adds to a call, which a macro never gets."""
+
+
+def macro_arguments(macro: Macro, args: tuple, kwargs: dict) -> tuple | None:
+    """What ``Macro.__call__`` would pass to a macro's function for ``args`` and
+    ``kwargs`` (a parameter not given: ``missing``, which the function replaces by its
+    default), for a macro that takes no ``caller``, no ``**kwargs`` and no ``*varargs``
+    and is given only its parameters; None otherwise (Jinja's own call then takes it,
+    and raises what it raises). Jinja binds every call in Python, one parameter at a
+    time: 2.7 us of each of the 137,000 macro calls at 10,000 events."""
+    count = macro._argument_count
+    if len(args) > count or macro.caller or macro.catch_kwargs or macro.catch_varargs:
+        return None
+    if not kwargs:
+        return args if len(args) == count else (*args, *[missing] * (count - len(args)))
+    names = macro.arguments[len(args):]
+    for key in kwargs:
+        if key not in names and key not in _COMPILER_KEYWORDS:
+            return None
+    return (*args, *[kwargs.get(name, missing) for name in names])
+
+
+def macro_text(make, args: tuple) -> str:
+    """``str(make(*args))``: a macro's text (through ``macro_arguments`` when it can), or
+    what anything else called returns, as text."""
+    if type(make) is Macro:
+        arguments = macro_arguments(make, args, {})
+        if arguments is not None:
+            return make._func(*arguments)
+    return str(make(*args))
 
 
 def markdown_texts(content: Content) -> list[tuple[str, bool]]:

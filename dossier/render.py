@@ -23,11 +23,12 @@ from types import MethodType
 import jinja2
 
 from .errors import TemplateFailure, WriteFailed
-from .escaping import fast_escape
+from .escaping import fast_escape, safe
 from .deps import TrackedDossier, keys
 from .link import Dossier
 from .markdown import renderer
-from .pages import Here, PageSpec, SingleHere, link_targets, plain, portable
+from .pages import (Here, PageSpec, SingleHere, link_targets, macro_arguments, plain,
+                    portable)
 from .urls import Url
 
 TEMPLATE_DIR = "templates"
@@ -75,6 +76,15 @@ class _Context(jinja2.runtime.Context):
             if not plain:
                 return super().call(__obj, *args, **kwargs)
         elif kind is _Macro and _MACRO_TAKES_EVAL_CONTEXT:
+            arguments = macro_arguments(__obj, args, kwargs)
+            if arguments is not None:             # Macro.__call__'s own path, straight
+                try:
+                    html = __obj._func(*arguments)
+                except StopIteration:
+                    return __self.environment.undefined(
+                        "value was undefined because a callable raised a StopIteration "
+                        "exception")
+                return safe(html) if __self.eval_ctx.autoescape else html
             args = (__obj, __self.eval_ctx, *args)
             __obj = _Macro.__call__
         else:

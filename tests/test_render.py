@@ -60,6 +60,51 @@ def test_a_macro_called_with_an_unknown_keyword_still_fails():
 
 
 
+MACROS = """{% macro one(x) %}<{{ x }}>{% endmacro %}
+{% macro two(x, label='box', n=3) %}[{{ label }}:{{ x }}:{{ n }}]{% endmacro %}
+{% macro calls(x) %}({{ x }}{{ caller() }}){% endmacro %}
+{% macro rest(x) %}{{ x }}{{ varargs|join(',') }}{{ kwargs|dictsort|join(',') }}{% endmacro %}
+{% macro raw(x) %}{% autoescape false %}{{ x }}{% endautoescape %}{% endmacro %}"""
+CALLS = ["one('<a>')", "two(1)", "two(1, '<l>')", "two(1, n=4)", "two(1, label='&', n=0)",
+         "two(x=2)", "two(label='y', x=5)", "rest(1, 2, 3, k=4)", "rest(1)", "raw('<b>')",
+         "one(m.two(1))", "two(1, 2, 3)"]
+FAILING = ["one(1, 2)", "two(1, colour='red')", "one(1, x=2)", "two(1, 2, 3, 4)"]
+
+
+@pytest.mark.parametrize("call", CALLS + FAILING)
+def test_macros_get_what_jinja_gives_them(call):
+    """Macros called straight (render.macro_arguments: no caller, no *varargs, no
+    **kwargs, only their parameters) give what Jinja's own call gives, from templates
+    and through Here's lists (pages.macro_text); a call Jinja refuses still fails."""
+    from dossier.pages import macro_text
+    source = "{% import 'macros.html' as m %}{{ m." + call + " }}{% call m.calls(1) %}!{% endcall %}"
+    plain = jinja2.Environment(loader=jinja2.DictLoader({"macros.html": MACROS, "page.html": source}),
+                               autoescape=True, undefined=jinja2.StrictUndefined)
+    ours = make_environment({"macros.html": MACROS, "page.html": source})
+    if call in FAILING:
+        with pytest.raises(TypeError):
+            plain.get_template("page.html").render()
+        with pytest.raises((TypeError, TemplateFailure)):
+            ours.get_template("page.html").render()
+        return
+    assert ours.get_template("page.html").render() == plain.get_template("page.html").render()
+
+
+@pytest.mark.parametrize("name, values", [("one", ("<a>",)), ("two", (1,)),
+                                          ("two", (1, "<l>")), ("two", (1, "<l>", 7)),
+                                          ("raw", ("<b>",)), ("rest", (1, 2)), ("rest", (1,))])
+def test_macros_called_from_python_give_their_text(name, values):
+    """Here's lists call their macros from Python (pages.macro_text): the text Jinja's
+    own call of the macro gives."""
+    from dossier.pages import macro_text
+    plain = jinja2.Environment(loader=jinja2.DictLoader({"macros.html": MACROS}),
+                               autoescape=True, undefined=jinja2.StrictUndefined)
+    ours = make_environment({"macros.html": MACROS})
+    expected = getattr(plain.get_template("macros.html").module, name)(*values)
+    assert macro_text(getattr(ours.get_template("macros.html").module, name), values) == \
+        str(expected)
+
+
 def test_a_streamed_page_is_exactly_the_page_rendered_whole(real):
     """The single-file edition is written as it renders; its bytes are those of the same
     page rendered whole, and so are the dependencies it records (with its pieces' own:
