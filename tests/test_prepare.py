@@ -230,9 +230,9 @@ def _counted(monkeypatch, delay: float = 0.0):
     return count, mine
 
 
-def _wait_for(count, total: int) -> None:
+def _wait_for(count, total: int, seconds: float = 60) -> None:
     import time
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + seconds
     while count.value < total and time.monotonic() < deadline:
         time.sleep(0.01)
     assert count.value == total
@@ -308,6 +308,29 @@ def test_a_worker_that_fails_leaves_its_texts_to_the_pages(real, monkeypatch):
     got = _ahead_memo(real, monkeypatch, wait=8, delay=0.01)
     assert got.theirs == 8 and 8 <= got.added < len(got.expected)
     assert all(got.expected[key] == entry for key, entry in got.memo.items())
+
+
+def test_the_markdown_worker_renders_on_while_the_parent_reads_nothing(tmp_path,
+                                                                     monkeypatch):
+    """Until the parent collects, it reads nothing from the Markdown worker: the worker
+    renders every text all the same, its batches far more than the pipe holds (left at
+    64 KB here) waiting to be sent; collected, they are the memo the pages would make."""
+    from dossier import link, pages
+    generate(tmp_path, 300)
+    content, dossier = _validated(tmp_path)
+    texts = pages.markdown_texts(content)
+    assert sum(len(text) for text, _ in texts) > 4 * 65536
+    monkeypatch.setattr(render, "widen_pipe", lambda receive: None)
+    count, mine = _counted(monkeypatch)
+    memo: dict = {}
+    with render.markdown_ahead(2) as ahead:
+        ahead.start(texts, link.names_of(content))
+        _wait_for(count, len(texts), seconds=20)
+        ahead.collect(memo, dossier)
+    expected: dict = {}
+    for text, inline in texts:
+        pages.portable(expected, dossier, text, inline)
+    assert mine.value == 0 and memo == expected
 
 
 def test_on_one_core_or_for_a_small_dossier_the_parent_renders_every_text_first(
