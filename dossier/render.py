@@ -607,8 +607,8 @@ def markdown_ahead(jobs: int) -> Iterator["Ahead"]:
 
 
 AHEAD_MIN = PARALLEL_MIN
-"""Below this many texts, the render does not share its pages either: nothing is rendered
-ahead."""
+"""Below this many texts (when the render does not share its pages either) no worker is
+forked: collect renders them all."""
 AHEAD_CHUNK = 64
 """Texts taken from the shared queue at a time (about 6 ms of rendering), and sent back
 as one batch."""
