@@ -149,8 +149,9 @@ def _counter(err: TextIO) -> "_Counter | None":
 
 class _Counter:
     """One line, written over as the build goes: 'reading content: 6000/12700',
-    'rendering Markdown: 20000/27500', 'rendering pages: 8000/12709', 'rendering the single-file edition',
-    'writing data files: 3/7'; ended by a new line when the build ends."""
+    'rendering Markdown: 20000/27500', 'rendering pages: 8000/12709', 'rendering the
+    single-file edition', 'writing data files: 3/7'; ended by a new line when the build
+    ends."""
 
     def __init__(self, err: TextIO):
         self.err, self.width = err, 0

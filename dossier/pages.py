@@ -133,7 +133,9 @@ class Here:
     def _rendered(self, text: str, inline: bool, doc_id: str) -> Markup:
         """Markdown as HTML for this page. The memo keeps one portable rendering per text
         (markdown.render_portable) while the names and kinds of everything it links to
-        are unchanged; each page fills in its own links and ids."""
+        are unchanged; each page fills in its own links and ids. Once found valid for
+        this dossier (or made), it is kept with the text's link targets in
+        Dossier.rendered."""
         key = (inline, text)
         found = self.dossier.rendered.get(key)
         if found is None:
@@ -513,9 +515,8 @@ def markdown_texts(content: Content) -> list[tuple[str, bool]]:
     render.markdown_ahead renders them before any page: events' summaries, bodies,
     profiles' summaries (and their first paragraphs, which the who's who lists), sources'
     descriptions, quotes' contexts, the versions and notes of events' conflicts, and the
-    site's summary. A text left out here is
-    rendered by the first page asking for it: the list saves time, its completeness is
-    not needed for a right site."""
+    site's summary. A text left out here is rendered by the first page asking for it:
+    the list saves time, its completeness is not needed for a right site."""
     profiles = (*content.people, *content.organizations)
     return [*((e.summary, True) for e in content.events if e.summary),
             *((e.body, False) for e in content.events if e.body),

@@ -206,7 +206,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
         if kept_state or previous is not None:
             state = next_state(inputs, kinds, previous, urls, stale, digests, file_digests,
                                indexes)
-            page_digests = {url: memo.digest for url, memo in state.pages.items()}
+            page_digests = {url: page.digest for url, page in state.pages.items()}
         else:                                             # a clean build nobody keeps: no
             state = None                                  # state (its pages' signatures:
             page_digests = {url: found for url, (found, _) in digests.items()}  # 0.06 s)
