@@ -200,12 +200,17 @@ def pieces(dossier: Dossier, fragments: dict | None, url: str, part: str, items,
     store of ``fragments`` has it (blocks the previous build's file holds, still valid:
     incremental.valid_fragments; ``span``: its offset, length, keys and digest there).
     A block's key is ``(url, part, fingerprint of its names)``. Without a store, every
-    block is made (and the file's digest is the same: see write.Sink)."""
+    block is made (and the file's digest is the same: see write.Sink), and nothing it
+    reads is recorded: without a store nothing keeps the keys."""
     def made(run: list) -> tuple[bytes, tuple[str, ...]]:
         deps = {rec(item.event if isinstance(item, Quote) else item.slug) for item in run}
         tracked = TrackedDossier(dossier, deps)
         return separator.join([make(tracked, item).encode("utf-8") for item in run]), keys(deps)
-    return list(blocked(fragments, url, part, items, separator, made))
+
+    def untracked(run: list) -> tuple[bytes, tuple[str, ...]]:
+        return separator.join([make(dossier, item).encode("utf-8") for item in run]), ()
+    return list(blocked(fragments, url, part, items, separator,
+                        untracked if fragments is None else made))
 
 
 def blocked(fragments: dict | None, url: str, part: str, items, separator: bytes, made):

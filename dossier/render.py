@@ -250,12 +250,14 @@ def _source(templates: dict[str, str], name: str):
 
 
 def render_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec,
-                memo: dict | None = None) -> tuple[bytes, tuple[str, ...]]:
-    """Render one page to UTF-8 bytes; also return every dependency key it read.
+                memo: dict | None = None, track: bool = True) -> tuple[bytes, tuple[str, ...]]:
+    """Render one page to UTF-8 bytes; also return every dependency key it read (those of
+    the page's own records and of what Here gave it only, without ``track``: see
+    _prepared).
 
     ``memo`` is shared by the pages of a build (and across builds): Markdown is rendered
     once for every page, and charts once per folder."""
-    template, context, deps = _prepared(env, dossier, spec, memo, None, False)
+    template, context, deps = _prepared(env, dossier, spec, memo, None, False, track)
     with _translated(spec):
         html = env.concat(_generated(template, context))
     return html.encode("utf-8"), keys(deps)
@@ -274,7 +276,8 @@ def stream_page(env: jinja2.Environment, dossier: Dossier, spec: PageSpec, memo:
     With ``splice`` (the templates are splice_safe), the lists the template writes come
     as placeholders, each replaced here by its blocks (Here.cached): made as they are
     written, or copied from the previous file when ``fragments`` has them."""
-    template, context, deps = _prepared(env, dossier, spec, memo, fragments, splice)
+    template, context, deps = _prepared(env, dossier, spec, memo, fragments, splice,
+                                        fragments is not None)
     placed = context["here"].placed
     start = Here.PLACEHOLDER
     with _translated(spec):
@@ -367,14 +370,19 @@ def _emit(parts: list[str], sink) -> None:
 
 
 def _prepared(env: jinja2.Environment, dossier: Dossier, spec: PageSpec, memo: dict | None,
-              fragments: dict | None, splice: bool
+              fragments: dict | None, splice: bool, track: bool = True
               ) -> tuple[jinja2.Template, dict, set[str]]:
-    """A page's template, its context, and the set its dependency keys are recorded in."""
+    """A page's template, its context, and the set its dependency keys are recorded in.
+
+    The template reads the dossier through a TrackedDossier, which records a key for
+    each read, unless ``track`` is false: a build that keeps no state reads none of them
+    (the same page, without 0.1 s of CPU for 12,700 pages)."""
     deps = set(spec.deps)
     here = (SingleHere if spec.single else Here)(dossier, spec.url, deps, memo, fragments,
                                                  splice)
-    here.tracked = TrackedDossier(dossier, deps)
-    context = {"site": dossier.site, "dossier": here.tracked,
+    if track:
+        here.tracked = TrackedDossier(dossier, deps)
+    context = {"site": dossier.site, "dossier": here.tracked or dossier,
                "here": here, "title": spec.title,
                "description": plain(dossier, spec.description) if spec.summary
                else spec.description, **spec.context}
@@ -496,10 +504,11 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     0.53 s). The memo is not read whole first (LazyShards: what the worker made comes
     back through its update, which reads the shards it needs).
     """
+    track = fragments is not None                 # else nothing keeps what pages read
     def one(spec: PageSpec):
         if spec.streamed and stream is not None:
             return streamed(spec)
-        html, deps = render_page(env, dossier, spec, memo)
+        html, deps = render_page(env, dossier, spec, memo, track)
         return (html if sink is None else sink(spec.url, html)), deps
 
     def streamed(spec: PageSpec):

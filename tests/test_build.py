@@ -108,13 +108,15 @@ def test_output_is_deterministic(project, tmp_path):
 
 
 def test_a_build_nobody_keeps_makes_no_state_and_the_same_site(real, tmp_path, monkeypatch):
-    """A --no-cache build (nothing reads its state) takes no page signatures: it makes no
-    state, and its site, marker and build id included, is the one a build that keeps
-    its state makes."""
-    from dossier import pipeline
+    """A --no-cache build (nothing reads its state) takes no page signatures and records
+    no page's reads: it makes no state and no TrackedDossier, and its site, marker and
+    build id included, is the one a build that keeps its state makes."""
+    from dossier import deps, pipeline, render
     from dossier.write import read_build_id
     assert run_cli("--root", real, "--out", tmp_path / "kept").code == 0
     monkeypatch.setattr(pipeline, "next_state", lambda *a: pytest.fail("a state was made"))
+    for module in (deps, render):
+        monkeypatch.setattr(module, "TrackedDossier", lambda *a: pytest.fail("reads tracked"))
     assert run_cli("--root", real, "--out", tmp_path / "clean", "--no-cache").code == 0
     assert read_build_id(tmp_path / "clean") == read_build_id(tmp_path / "kept") is not None
     assert snapshot(tmp_path / "clean") == snapshot(tmp_path / "kept")
