@@ -309,70 +309,13 @@ def test_two_processes_share_the_data_files_each_made_once(tmp_path, monkeypatch
             assert (tmp_path / "two" / url).is_file(), url
 
 
-def test_in_an_edit_the_worker_makes_data_files_before_it_sends_what_it_rendered(
-        tmp_path, monkeypatch):
-    """In an edit the parent renders the single-file edition first (the one page only it
-    renders; the worker takes the queue meanwhile) and reads nothing from the worker until
-    it is done with its pages: a worker that sent its pages first waited with a full pipe
-    (0.18 s of a 10,000-event title edit) instead of making the data files meanwhile.
-    Both still take the data files from one queue, each made once."""
+def _logged_order(tmp_path, monkeypatch):
+    """Have both processes of a build log, in order, each data file made ("task"), each
+    page streamed (its URL), each batch the worker sends ("send") and each result the
+    parent reads from it ("received"); return a function giving (the parent's log, the
+    worker's log, how many data files were made)."""
     import os
-    from generate import generate
     from dossier import outputs, pipeline, render
-    generate(tmp_path, 320)
-    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
-    log = tmp_path / "order.log"
-
-    def note(what: str) -> None:
-        with open(log, "a", encoding="utf-8") as out:           # both processes append
-            out.write(f"{os.getpid()} {what}\n")
-    real_tasks, real_send, real_stream = outputs.tasks, render._send_batches, render.stream_page
-
-    def logged(*args):
-        def wrap(task):
-            def run():
-                made = task()
-                note("task")
-                return made
-            return run
-        return [wrap(task) for task in real_tasks(*args)]
-
-    def sending(*args):
-        note("send")
-        return real_send(*args)
-
-    def streaming(env, dossier, spec, *args):
-        note(spec.url)
-        return real_stream(env, dossier, spec, *args)
-    monkeypatch.setattr(pipeline, "tasks", logged)
-    monkeypatch.setattr(render, "stream_page", streaming)
-    monkeypatch.setattr(render, "_send_batches", sending)
-    event = sorted((tmp_path / "content/events").glob("*.md"))[100]
-    text = event.read_text("utf-8")
-    event.write_text(text.replace('title: "', 'title: "Retitled ', 1), "utf-8")
-    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
-    lines = [line.split() for line in log.read_text("utf-8").splitlines()]
-    parent = str(os.getpid())
-    worker = [what for pid, what in lines if pid != parent]
-    assert [what for pid, what in lines if pid == parent][0] == "dossier.html"
-    assert "send" in worker and "task" in worker and "dossier.html" not in worker
-    assert worker.index("send") > max(i for i, what in enumerate(worker) if what == "task")
-    assert sum(what == "task" for _, what in lines) == len(outputs.GENERATED)
-    clean = run_cli("--root", tmp_path, "--out", tmp_path / "clean", "--no-cache",
-                    "--jobs", "1")
-    assert clean.code == 0 and snapshot(tmp_path / "clean") == snapshot(tmp_path / "site")
-
-
-def test_a_clean_build_waits_for_no_markdown_before_the_single_file_edition(tmp_path,
-                                                                        monkeypatch):
-    """A clean build renders its Markdown before any page (render.markdown_ahead): the
-    parent goes from its pages to the single-file edition without reading anything
-    from the worker, which makes data files before it sends what it made; each data
-    file is made once, and the site is one core's."""
-    import os
-    from generate import generate
-    from dossier import outputs, pipeline, render
-    generate(tmp_path, 320)
     log = tmp_path / "order.log"
 
     def note(what: str) -> None:
@@ -396,16 +339,59 @@ def test_a_clean_build_waits_for_no_markdown_before_the_single_file_edition(tmp_
         note("send"), real_send(*args))[1])
     monkeypatch.setattr(render, "_received", lambda *args: (
         note("received"), real_received(*args))[1])
+
+    def read() -> tuple[list[str], list[str], int]:
+        lines = [line.split() for line in log.read_text("utf-8").splitlines()]
+        parent = [what for pid, what in lines if pid == str(os.getpid())]
+        worker = [what for pid, what in lines if pid != str(os.getpid())]
+        return parent, worker, sum(what == "task" for _, what in lines)
+    return read
+
+
+def test_in_an_edit_the_worker_makes_data_files_before_it_sends_what_it_rendered(
+        tmp_path, monkeypatch):
+    """In an edit the parent renders the single-file edition first (the one page only it
+    renders; the worker takes the queue meanwhile) and reads nothing from the worker until
+    it is done with its pages: a worker that sent its pages first waited with a full pipe
+    (0.18 s of a 10,000-event title edit) instead of making the data files meanwhile.
+    Both still take the data files from one queue, each made once."""
+    from generate import generate
+    from dossier import outputs
+    generate(tmp_path, 320)
+    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
+    read = _logged_order(tmp_path, monkeypatch)
+    event = sorted((tmp_path / "content/events").glob("*.md"))[100]
+    text = event.read_text("utf-8")
+    event.write_text(text.replace('title: "', 'title: "Retitled ', 1), "utf-8")
+    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
+    parent, worker, made = read()
+    assert parent[0] == "dossier.html"
+    assert "send" in worker and "task" in worker and "dossier.html" not in worker
+    assert worker.index("send") > max(i for i, what in enumerate(worker) if what == "task")
+    assert made == len(outputs.GENERATED)
+    clean = run_cli("--root", tmp_path, "--out", tmp_path / "clean", "--no-cache",
+                    "--jobs", "1")
+    assert clean.code == 0 and snapshot(tmp_path / "clean") == snapshot(tmp_path / "site")
+
+
+def test_a_clean_build_waits_for_no_markdown_before_the_single_file_edition(tmp_path,
+                                                                        monkeypatch):
+    """A clean build renders its Markdown before any page (render.markdown_ahead): the
+    parent goes from its pages to the single-file edition without reading anything
+    from the worker, which makes data files before it sends what it made; each data
+    file is made once, and the site is one core's."""
+    from generate import generate
+    from dossier import outputs
+    generate(tmp_path, 320)
+    read = _logged_order(tmp_path, monkeypatch)
     two = run_cli("--root", tmp_path, "--out", tmp_path / "two", "--no-cache", "--jobs", "2")
     assert two.code == 0
-    lines = [line.split() for line in log.read_text("utf-8").splitlines()]
-    parent = [what for pid, what in lines if pid == str(os.getpid())]
-    worker = [what for pid, what in lines if pid != str(os.getpid())]
+    parent, worker, made = read()
     assert "dossier.html" in parent and "received" in parent
     assert parent.index("dossier.html") < parent.index("received")
     assert "task" in worker and "send" in worker and "dossier.html" not in worker
     assert worker.index("send") > max(i for i, what in enumerate(worker) if what == "task")
-    assert sum(what == "task" for _, what in lines) == len(outputs.GENERATED)
+    assert made == len(outputs.GENERATED)
     one = run_cli("--root", tmp_path, "--out", tmp_path / "one", "--no-cache", "--jobs", "1")
     assert one.code == 0 and snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
 
