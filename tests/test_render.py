@@ -105,6 +105,17 @@ def test_macros_called_from_python_give_their_text(name, values):
         str(expected)
 
 
+def test_a_macro_made_otherwise_is_called_its_own_way():
+    """A macro without the attributes Jinja 3.1's have (another Jinja) is left to its own
+    call: pages.macro_arguments gives nothing for it."""
+    from types import SimpleNamespace
+    from dossier.pages import macro_arguments
+    assert macro_arguments(object(), (1,), {}) is None
+    older = SimpleNamespace(_argument_count=1, caller=False, catch_kwargs=False,
+                            catch_varargs=False, arguments=("x",))
+    assert macro_arguments(older, (1,), {}) is None
+
+
 def test_a_streamed_page_is_exactly_the_page_rendered_whole(real):
     """The single-file edition is written as it renders; its bytes are those of the same
     page rendered whole, and so are the dependencies it records (with its pieces' own:
