@@ -203,9 +203,9 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
         digests = {url: (_digest(page), deps) for url, (page, deps) in rendered.items()}
         file_digests = {url: previous.files[url] if data is None else _digest(data)
                         for url, data in files.items()}
-        if kept_state or previous is not None:
+        if kept_state:                                    # (every update's is: only a
             state = next_state(inputs, kinds, previous, urls, stale, digests, file_digests,
-                               indexes)
+                               indexes)                   # kept state is ever previous)
             page_digests = {url: page.digest for url, page in state.pages.items()}
         else:                                             # a clean build nobody keeps: no
             state = None                                  # state (its pages' signatures:

@@ -382,7 +382,7 @@ def _prepared(env: jinja2.Environment, dossier: Dossier, spec: PageSpec, memo: d
                                                  splice)
     if track:
         here.tracked = TrackedDossier(dossier, deps)
-    context = {"site": dossier.site, "dossier": here.tracked or dossier,
+    context = {"site": dossier.site, "dossier": here.tracked if track else dossier,
                "here": here, "title": spec.title,
                "description": plain(dossier, spec.description) if spec.summary
                else spec.description, **spec.context}
@@ -505,6 +505,7 @@ def render_all(env: jinja2.Environment, dossier: Dossier, specs: list[PageSpec],
     back through its update, which reads the shards it needs).
     """
     track = fragments is not None                 # else nothing keeps what pages read
+
     def one(spec: PageSpec):
         if spec.streamed and stream is not None:
             return streamed(spec)
@@ -616,8 +617,8 @@ def markdown_ahead(jobs: int) -> Iterator["Ahead"]:
 
 
 AHEAD_MIN = PARALLEL_MIN
-"""Below this many texts (when the render does not share its pages either) no worker is
-forked: collect renders them all."""
+"""Below this many texts no worker is forked (the render would not share its pages
+either): collect renders them all."""
 AHEAD_CHUNK = 64
 """Texts taken from the shared queue at a time (about 6 ms of rendering), and sent back
 as one batch."""
