@@ -326,20 +326,31 @@ def _log_path(folder: Path, number: int) -> Path:
     return folder / LOGS / f"log-{number:03d}.pickle"
 
 
-def _changes(old: dict, new: dict) -> tuple[dict, tuple]:
-    """(entries new or different, keys removed) from ``old`` to ``new`` (values are
-    compared by equality, which is quick for the same object: most are)."""
+def _changes(old: dict, new: dict) -> tuple[dict, tuple, tuple | None]:
+    """(entries new or different, keys removed, every key in order or None) from ``old``
+    to ``new`` (values are compared by equality, which is quick for the same object:
+    most are). The order is given when applying the rest would not leave ``new``'s: the
+    order of a state's pages is the timeline's, and an edit that moves an event changes
+    it alone (read back without it, the next edit compared its order with an older one
+    and left two events' previous and next links stale)."""
     get = old.get
-    return ({key: value for key, value in new.items()
-             if (was := get(key, _MISSING)) is not value and was != value},
-            tuple(old.keys() - new.keys()))
+    updates = {key: value for key, value in new.items()
+               if (was := get(key, _MISSING)) is not value and was != value}
+    removed = tuple(old.keys() - new.keys())
+    kept = [key for key in old if key in new]         # the order _apply leaves
+    kept.extend(key for key in updates if key not in old)
+    return updates, removed, None if kept == list(new) else tuple(new)
 
 
-def _apply(entries: dict, change: tuple[dict, tuple]) -> None:
-    updates, removed = change
+def _apply(entries: dict, change: tuple[dict, tuple, tuple | None]) -> None:
+    updates, removed, order = change
     for key in removed:
         entries.pop(key, None)
     entries.update(updates)
+    if order is not None:
+        ordered = {key: entries[key] for key in order}
+        entries.clear()
+        entries.update(ordered)
 
 
 def _span_changes(old: dict, new: dict) -> tuple[dict, dict, tuple]:
@@ -388,11 +399,11 @@ def _read_lineage(folder: Path, cache: Cache) -> Cache:
         log = _load(path, tuple)
         if log is None or len(log) != 3 or log[:2] != (token, number):
             return empty
-        for name in _STATE_PARTS:
-            _apply(parts[name], log[2][name])
-        try:                                          # marshalled apart: no pickle memo
-            _apply_spans(fragments, marshal.loads(log[2]["fragments"]))
-        except (ValueError, EOFError, TypeError):
+        try:
+            for name in _STATE_PARTS:
+                _apply(parts[name], log[2][name])
+            _apply_spans(fragments, marshal.loads(log[2]["fragments"]))  # marshalled apart:
+        except (ValueError, EOFError, TypeError, KeyError):              # no pickle memo
             return empty
         log_bytes += path.stat().st_size
     state = State(**parts)

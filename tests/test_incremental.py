@@ -468,6 +468,31 @@ def test_a_chain_of_edits_is_logged_then_folded_and_stays_exact(real, tmp_path, 
         assert snapshot(real / "site") == clean_build(real, tmp_path / f"clean-{number}")
 
 
+def test_an_event_moved_and_moved_back_through_the_logs_stays_exact(real, tmp_path,
+                                                                     monkeypatch):
+    """A state's pages are in the timeline's order, which an edit that moves an event
+    changes alone: its log carries the new order. Moved, then moved back, each build
+    reading the state from the base and a log: the pages read back are in the build's
+    order, and the site is a clean build's (read back in the base's order, the second
+    move left the links of the event's new neighbours stale)."""
+    from dossier import cache as cache_
+    from dossier import pipeline
+    from dossier.project import Project
+    monkeypatch.setattr(cache_, "LOG_SHARE", 100)        # this dossier is tiny: keep logs
+    project = Project.at(real, jobs=1)
+    folder = real / ".dossier-cache"
+    report = pipeline.build(project)
+    moves = [("date: 2025-11-06", "date: 2025-11-02"), ("date: 2025-11-02", "date: 2025-11-06")]
+    for number, (old, new) in enumerate(moves, 1):
+        before = list(report.cache.state.pages)
+        replace_in(real / EV, old, new)
+        report = pipeline.build(project)
+        assert list(report.cache.state.pages) != before   # the timeline's order changed
+        assert list(cache_.load_cache(folder).state.pages) == list(report.cache.state.pages)
+        assert (folder / cache_.LOGS / f"log-{number:03d}.pickle").exists()
+        assert snapshot(real / "site") == clean_build(real, tmp_path / f"clean-{number}")
+
+
 def test_a_missing_or_corrupt_log_is_never_half_trusted(real, tmp_path, monkeypatch):
     """Without every log, the stored state and fragments are dropped as a whole (pieces
     that an edit in a lost log made stale must not come back), and the build is exact."""
