@@ -126,6 +126,12 @@ class Dossier(Names):
                                                          compare=False, repr=False)
     """(index, key) -> the dependency keys a read of that entry leaves (deps.TrackedIndex):
     its own and those of the records it shows, made once per dossier."""
+    drawn: dict[str, object] = field(default_factory=dict, init=False, compare=False,
+                                     repr=False)
+    """Chart layouts by name, made once for every page that shows them (the timeline
+    and the single-file edition draw the same 10,000 marks): "timeline" -> (its
+    pages.timeline_key, pages.timeline_layouts), made by the first page that draws
+    them or ahead (pages.take_layouts)."""
     rendered: dict[tuple[bool, str], tuple[str, tuple[str, ...]]] = field(
         default_factory=dict, init=False, compare=False, repr=False)
     """(inline, Markdown text) -> its portable HTML and the targets of its [[links]], once
@@ -134,12 +140,17 @@ class Dossier(Names):
     10,000 events show) is neither searched for links nor checked again."""
 
 
+def timeline_order(events) -> tuple[Event, ...]:
+    """Events in the timeline's order: by date, then slug (Dossier.events)."""
+    return tuple(sorted(events, key=lambda e: (e.when.sort_key(), e.slug)))
+
+
 def link(content: Content, problems: list[ContentProblem]) -> Dossier:
     """Resolve references and build every index; unresolved ones become problems."""
     entities = names_of(content).entities
     tracks = tuple(t.slug for t in content.site.tracks) if content.site.tracks else None
     check = _Checker(entities, problems, tracks, content.unreadable, content.drafts)
-    events = tuple(sorted(content.events, key=lambda e: (e.when.sort_key(), e.slug)))
+    events = timeline_order(content.events)
     order = {e.slug: i for i, e in enumerate(events)}     # the timeline's order
     quotes = [q for e in events for q in e.quotes]
     quotes_by_id = _index_quotes(quotes, problems)

@@ -13,6 +13,7 @@ import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import partial
 
 from .cache import (Cache, Stamp, code_digest, load_cache, load_stamp, memo_size, save_cache,
                     save_stamp, stat_fingerprint, template_cache)
@@ -25,7 +26,8 @@ from .link import Dossier, link, names_of
 from .load import Loaded, load_assets, load_content, load_templates
 from .model import Content
 from .outputs import SEARCH_INDEX, in_order, tasks
-from .pages import PageSpec, fixed_pages, markdown_texts, record_page, record_pages, record_urls
+from .pages import (LAYOUTS_AHEAD_MIN, PageSpec, fixed_pages, layouts_ahead, markdown_texts,
+                    record_page, record_pages, record_urls, take_layouts)
 from .prepare import prepare
 from .project import Project
 from .render import (PARALLEL_MIN, Ahead, make_environment, markdown_ahead, render_all,
@@ -149,8 +151,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
     cold = memo_size(cache) == 0                          # no Markdown made yet: some is
     dossier, warnings, loaded, outcomes = compile_dossier(  # made ahead, while it links
         project, early.known, early.site, early.stats, {**now, **early.now},
-        (lambda content: ahead.start(markdown_texts(content), names_of(content))) if cold else None,
-        early.entries)
+        lambda content: _ahead(ahead, content, cold, cache.markdown), early.entries)
     dossier = with_site_url(dossier, project.site_url, warnings)
     assets = load_assets(project.assets)
     stylesheet = assets.get("assets/style.css", b"")      # the single-file edition's
@@ -186,6 +187,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
     env = make_environment(templates, early.templates)
     memo = cache.markdown if memo_size(cache) < 8 * len(urls) + 1000 else {}
     ready = ahead.collect(memo, dossier, progress) > 0    # a clean build's Markdown, all
+    take_layouts(dossier, ahead.made)
     staging = stage_site(project.out, project.protected(), spans) if previous is None else None
     spool = None if staging else Spool(project.out, spans)  # large files of an update
     if changed is EVERYTHING or changed:                  # data files depend on everything:
@@ -281,6 +283,15 @@ def _planned(dossier: Dossier, stylesheet: str, previous: State | None, changed,
     return fixed, urls, stale_pages(fixed, previous, changed, dropped) + [
         record_page(dossier, url) for url in stale_urls(previous, changed, dropped)
         if url not in mine]
+
+
+def _ahead(ahead: Ahead, content: Content, cold: bool, memo: dict) -> None:
+    """Start the work done on the other core while the content links: a clean build's
+    Markdown (render.markdown_ahead) and, with it or for a large dossier, the timeline
+    charts' layouts (pages.layouts_ahead)."""
+    charts = cold or len(content.events) >= LAYOUTS_AHEAD_MIN
+    ahead.start(markdown_texts(content) if cold else [], names_of(content),
+                partial(layouts_ahead, content, memo) if charts else None)
 
 
 def _unchanged(stamp, fingerprint: str, project: Project) -> bool:

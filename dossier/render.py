@@ -631,19 +631,26 @@ class Ahead:
     def __init__(self, jobs: int):
         self.jobs = jobs
         self.worker = self.receive = self.texts = self.taken = None
+        self.made = None
+        """What the worker's other task made (see ``start``), once collected."""
 
-    def start(self, texts: list[tuple[str, bool]], names) -> None:
+    def start(self, texts: list[tuple[str, bool]], names, task=None) -> None:
+        """Fork the worker for ``texts`` and, first, ``task``: a function it calls, whose
+        result (plain values) ``collect`` leaves in ``made`` (the timeline charts' layouts,
+        pages.layouts_ahead). With no texts, it is forked for ``task`` alone."""
         if self.texts is not None:
             return
         self.texts, self.taken = texts, _Count()
-        if self.jobs < 2 or len(texts) < AHEAD_MIN or "fork" not in mp.get_all_start_methods():
+        if self.jobs < 2 or "fork" not in mp.get_all_start_methods() or (
+                len(texts) < AHEAD_MIN and (texts or task is None)):
             return                                # one core, or few texts: collect renders
-        renderer()                                # made once, for the worker too
+        if texts:
+            renderer()                            # made once, for the worker too
         context = mp.get_context("fork")
         self.taken = context.Value("q", 0)
         self.receive, send = context.Pipe(duplex=False)
         self.worker = context.Process(target=_ahead, args=(
-            send, texts, names, self.taken, (os.getpid(), self.receive)))
+            send, texts, names, self.taken, (os.getpid(), self.receive), task))
         self.worker.start()
         send.close()
         widen_pipe(self.receive)
@@ -654,7 +661,7 @@ class Ahead:
         how many texts are now in the memo that were not (none when nothing was started:
         the pages render them). A worker that failed leaves its texts to the pages.
         ``progress`` is told how many texts either process has taken."""
-        if self.texts is None:
+        if self.texts is None or not (self.texts or self.worker):
             return 0
         before, receive, finished = _mark(memo), self.receive, self.worker is None
         total, made = len(self.texts), {}
@@ -664,13 +671,13 @@ class Ahead:
                     targets = link_targets(text)
                     made[inline, text] = portable(memo, names, text, inline, targets), targets
                 while not finished and receive.poll():
-                    finished = _batch(receive.recv(), memo, made)
+                    finished = self._batch(receive.recv(), memo, made)
                 if progress is not None:
                     progress(MARKDOWN, min(self.taken.value, total), total)
-            if progress is not None:                  # every text taken, the rest the worker's
+            if progress is not None and total:        # every text taken, the rest the worker's
                 progress(MARKDOWN, total, total)
             while not finished:
-                finished = _batch(receive.recv(), memo, made)
+                finished = self._batch(receive.recv(), memo, made)
         except EOFError:                          # it failed: nothing more to take
             pass
         if self.worker is not None:
@@ -678,6 +685,19 @@ class Ahead:
         self.texts = None
         names.rendered.update(made)               # made for these names: no page checks them
         return _mark(memo) - before
+
+    def _batch(self, message: tuple, memo: dict, made: dict) -> bool:
+        """Put a batch from the worker into ``memo``, and its texts' HTML and link targets
+        into ``made`` (as Dossier.rendered keeps them), or its task's result in
+        ``self.made``; True for its last message."""
+        status, batch = message
+        if status == "made":
+            self.made = batch
+            return False
+        memo.update(batch)
+        made.update((key, (html, tuple(part[0] for part in signature)))
+                    for key, (html, signature) in batch.items())
+        return status == "done"
 
     def close(self) -> None:
         """Stop the worker if the build ended before collecting (it may wait on a full
@@ -701,26 +721,18 @@ class _Count:
         return contextlib.nullcontext()
 
 
-def _batch(message: tuple, memo: dict, made: dict) -> bool:
-    """Put a batch from the ahead worker into ``memo``, and its texts' HTML and link
-    targets into ``made`` (as Dossier.rendered keeps them); True for its last message."""
-    status, batch = message
-    memo.update(batch)
-    made.update((key, (html, tuple(part[0] for part in signature)))
-                for key, (html, signature) in batch.items())
-    return status == "done"
-
-
-def _ahead(send, texts: list[tuple[str, bool]], names, taken, parent) -> None:
-    """Render texts from the shared queue, each chunk's memo entries sent at once by a
-    thread of their own (``_sending``): until the parent collects, it reads nothing,
-    and a worker sending them itself waited with a full pipe (0.28 s of its 1.6 s at
-    10,000 events)."""
+def _ahead(send, texts: list[tuple[str, bool]], names, taken, parent, task=None) -> None:
+    """Run ``task``, if any, and send what it made; then render texts from the shared
+    queue, each chunk's memo entries sent at once by a thread of their own
+    (``_sending``): until the parent collects, it reads nothing, and a worker sending
+    them itself waited with a full pipe (0.28 s of its 1.6 s at 10,000 events)."""
     die_with_parent(parent)
     outbox: queue.SimpleQueue = queue.SimpleQueue()
     sender = threading.Thread(target=_sending, args=(send, outbox), daemon=True)
     sender.start()
     try:
+        if task is not None:
+            outbox.put(("made", task()))
         for chunk in chunks(texts, taken, AHEAD_CHUNK):
             made: dict = {}
             for text, inline in chunk:

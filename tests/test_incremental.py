@@ -1,5 +1,6 @@
 """An incremental build is byte-for-byte a clean build, after every kind of edit."""
 
+import re
 import shutil
 from pathlib import Path
 
@@ -394,6 +395,60 @@ def test_a_clean_build_waits_for_no_markdown_before_the_single_file_edition(tmp_
     assert made == len(outputs.GENERATED)
     one = run_cli("--root", tmp_path, "--out", tmp_path / "one", "--no-cache", "--jobs", "1")
     assert one.code == 0 and snapshot(tmp_path / "one") == snapshot(tmp_path / "two")
+
+
+def test_the_timeline_charts_are_laid_out_once_ahead_and_only_drawn_by_the_pages(
+        tmp_path, monkeypatch):
+    """The timeline charts are laid out once per build, however many pages show them.
+    On two cores a clean build's ahead worker lays them out while the parent links; so
+    does, from LAYOUTS_AHEAD_MIN events, a worker forked for an edit that moves an event
+    (pages.layouts_ahead): the pages, on either process, only draw them. An edit that
+    moves nothing lays nothing out; one core lays them out itself, once. Each site is a
+    clean build's."""
+    import os
+    from generate import generate
+    from dossier import charts, pipeline
+    generate(tmp_path, 320)
+    monkeypatch.setattr(pipeline, "LAYOUTS_AHEAD_MIN", 100)
+    log = tmp_path / "laid-out.log"
+    real_layout = charts.timeline_layout
+
+    def logged(*args):
+        with open(log, "a", encoding="utf-8") as out:           # any process appends
+            out.write(f"{os.getpid()}\n")
+        return real_layout(*args)
+    monkeypatch.setattr(charts, "timeline_layout", logged)
+
+    def laid_out() -> list[str]:
+        found = log.read_text("utf-8").split() if log.exists() else []
+        log.unlink(missing_ok=True)
+        return found
+
+    def same_as_clean(name: str) -> bool:
+        clean = run_cli("--root", tmp_path, "--out", tmp_path / name, "--no-cache",
+                        "--jobs", "1")
+        laid_out()                                            # (its own: not the edit's)
+        return clean.code == 0 and snapshot(tmp_path / name) == snapshot(tmp_path / "site")
+    assert run_cli("--root", tmp_path, "--out", tmp_path / "one", "--no-cache",
+                   "--jobs", "1").code == 0
+    one = laid_out()
+    assert one and set(one) == {str(os.getpid())}           # once, for both pages
+    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
+    made = laid_out()
+    assert len(made) == len(one) and str(os.getpid()) not in made and len(set(made)) == 1
+    assert snapshot(tmp_path / "one") == snapshot(tmp_path / "site")
+    event = sorted((tmp_path / "content/events").glob("*.md"))[100]
+    text = event.read_text("utf-8")
+    event.write_text(re.sub(r"\ndate: [0-9-]+", "\ndate: 2099-01-02", text, count=1), "utf-8")
+    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
+    moved = laid_out()
+    assert len(moved) == len(one) and str(os.getpid()) not in moved and len(set(moved)) == 1
+    assert same_as_clean("clean-moved")
+    event.write_text(event.read_text("utf-8").replace("\n---\n", "\n---\nA new line.\n\n", 1),
+                     "utf-8")
+    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
+    assert laid_out() == []
+    assert same_as_clean("clean-body")
 
 
 def test_a_template_error_in_either_process_fails_the_build_cleanly(tmp_path):
@@ -858,8 +913,8 @@ def test_a_title_edit_names_the_chart_marks_afresh_without_drawing_the_charts(
     draws them again."""
     from dossier import charts
     drawn = []
-    original = charts.timeline_svg
-    monkeypatch.setattr(charts, "timeline_svg",
+    original = charts.draw_timeline
+    monkeypatch.setattr(charts, "draw_timeline",
                         lambda *args, **kwargs: drawn.append(1) or original(*args, **kwargs))
     assert build(real).code == 0
     assert drawn

@@ -364,8 +364,8 @@ def test_a_build_renders_its_markdown_first_and_makes_the_same_site(tmp_path, mo
     late = multiprocessing.get_context("fork").Value("i", 0)
     collected, given = [], []
     start, collect, original = render.Ahead.start, render.Ahead.collect, pages.render_portable
-    monkeypatch.setattr(render.Ahead, "start", lambda self, texts, names: (
-        given.append(texts), start(self, texts, names)))
+    monkeypatch.setattr(render.Ahead, "start", lambda self, texts, *args: (
+        given.append(texts), start(self, texts, *args)))
 
     def collecting(self, memo, names, *progress):
         collected.append(collect(self, memo, names, *progress))

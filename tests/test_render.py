@@ -250,6 +250,45 @@ def test_the_timeline_chart_is_kept_while_what_it_draws_is_unchanged(real):
     assert renamed == [str(svg) for _, svg in Here(retitled, "timeline.html").timeline_charts()]
 
 
+def test_chart_names_and_links_escaped_together_are_each_escaped():
+    """A chart's marks' names and links are escaped in one pass (charts._escaped): each
+    comes out as escaping it alone gives, a text holding a NUL too."""
+    from html import escape as html_escape
+    from dossier import charts
+    for texts in (['a & b', '<"x">', "it's", "", "plain"], ["a\0b & c", "<d>"], [], [""]):
+        assert charts._escaped(texts) == [html_escape(t, quote=True) for t in texts]
+
+
+def test_layouts_made_ahead_are_taken_only_by_the_dossier_they_fit(real):
+    """pages.layouts_ahead lays the timeline charts out from validated content, as plain
+    values: a dossier in that order takes them (take_layouts) and draws exactly what it
+    lays out itself; one whose events are in another order does not take them; and with
+    the timeline page's charts in the memo under the same key, nothing is laid out."""
+    from dataclasses import replace
+    from pathlib import Path
+    from dossier import pages, pipeline
+    from dossier.pages import Here
+    from dossier.project import Project
+    found = []
+    dossier = pipeline.compile_dossier(Project.at(Path(real), jobs=1),
+                                       validated=found.append)[0]
+    made = pages.layouts_ahead(found[0], {})
+    for url in ("timeline.html", "dossier.html"):
+        taker = replace(dossier)
+        pages.take_layouts(taker, made)
+        assert "timeline" in taker.drawn
+        here = (pages.SingleHere if url == "dossier.html" else Here)(taker, url)
+        alone = (pages.SingleHere if url == "dossier.html" else Here)(replace(dossier), url)
+        assert [str(svg) for _, svg in here.timeline_charts()] == \
+            [str(svg) for _, svg in alone.timeline_charts()]
+    other = replace(dossier, events=dossier.events[::-1])
+    pages.take_layouts(other, made)
+    assert "timeline" not in other.drawn
+    memo = {}
+    Here(dossier, "timeline.html", memo=memo).timeline_charts()
+    assert pages.layouts_ahead(found[0], memo) is None
+
+
 def test_a_template_error_in_a_streamed_page_leaves_the_site_and_no_temporary_file(real):
     """An update writes large files into a spool folder beside the site as they are made;
     a build that fails leaves the site as it was and removes the spool."""
