@@ -15,6 +15,7 @@ import os
 import pickle
 import secrets
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -439,24 +440,29 @@ def _write_lineage(folder: Path, cache: Cache) -> Cache:
         token, 0, 0, (folder / BASE).stat().st_size, cache.state, dict(cache.fragments)))
 
 
-def load_cache(folder: Path) -> Cache:
+def load_cache(folder: Path, stop: Callable[[], bool] | None = None) -> Cache | None:
     """The cache in ``folder``, or an empty one if it is missing, stale or corrupt.
 
     Shards written under another code version (or, for records, another dossier.yaml)
     or unreadable are ignored, and so are a state and fragments whose base or logs are
-    not all there."""
+    not all there. ``stop`` is asked before each file read: once it says True, loading
+    ends there and None is returned (nothing changed: walk.Walk)."""
     code = code_digest()
     cache = _load(folder / FILE, Cache)
     if cache is None or cache.code != code:
         return Cache(code)
-    cache = _read_lineage(folder, cache)
     parsed, stored = {}, {}
     for number in range(SHARDS["parsed"]):
+        if stop is not None and stop():
+            return None
         found = _read_shard(folder / SHARDED["parsed"] / f"{number:02d}.pickle",
                             _scope(cache, "parsed"))
         if found is not None:
             parsed.update(found)
             stored[("parsed", number)] = found
+    if stop is not None and stop():
+        return None
+    cache = _read_lineage(folder, cache)
     return replace(cache, stored=stored, parsed=parsed,
                    markdown=LazyShards(folder, "markdown", _scope(cache, "markdown")))
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from functools import partial
 
 from .cache import (Cache, Stamp, code_digest, load_cache, load_stamp, memo_size, save_cache,
-                    save_stamp, stat_fingerprint, template_cache)
+                    save_stamp, template_cache)
 from .deps import index_signatures
 from .errors import ContentErrors, ContentProblem
 from .incremental import (EVERYTHING, State, bodies_only, changed_keys, digest, input_digests,
@@ -34,6 +34,7 @@ from .render import (PARALLEL_MIN, Ahead, make_environment, markdown_ahead, rend
                      splice_safe)
 from .urls import KIND_FOLDERS, Url
 from .validate import validate
+from .walk import Walk
 from .words import counted
 from .write import (Spool, Spooled, check_output_dir, file_stamps, pieces_intact,
                     read_build_id, stage_site, update_site)
@@ -132,13 +133,19 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
     started = time.perf_counter()
     kept = cache is not None                              # the caller keeps the next state
     check_output_dir(project.out, project.protected())    # refuse a wrong --out before anything
-    fingerprint, now = None, {}
+    fingerprint, now, listed = None, {}, None
     if use_cache and cache is None:                       # nothing changed: nothing to do
-        fingerprint = stat_fingerprint(
-            [project.content, project.templates, project.assets],
-            f"{code_digest()} {project.site_url} {project.templates} {project.assets}", now)
-        stamp = load_stamp(project.cache)
-        if _unchanged(stamp, fingerprint, project):
+        walk = Walk([project.content, project.templates, project.assets],
+                    f"{code_digest()} {project.site_url} {project.templates} {project.assets}",
+                    project.content, project.jobs)        # (on the other core, meanwhile:)
+        try:
+            stamp = load_stamp(project.cache)
+            cache = load_cache(project.cache, _told_unchanged(walk, stamp, project))
+            if cache is not None:                         # (None: it stopped, unchanged)
+                fingerprint, now, listed = walk.result()
+        finally:
+            walk.close()
+        if cache is None or _unchanged(stamp, fingerprint, project):
             return BuildReport(0, 0, stamp.total, 0, stamp.warnings,
                                time.perf_counter() - started, None, None, (), None, stamp.counts)
         save_stamp(project.cache, None)                   # a killed build leaves no stale stamp
@@ -151,7 +158,8 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
     cold = memo_size(cache) == 0                          # no Markdown made yet: some is
     dossier, warnings, loaded, outcomes = compile_dossier(  # made ahead, while it links
         project, early.known, early.site, early.stats, {**now, **early.now},
-        lambda content: _ahead(ahead, content, cold, cache.markdown), early.entries)
+        lambda content: _ahead(ahead, content, cold, cache.markdown),
+        listed if early.entries is None else early.entries)
     dossier = with_site_url(dossier, project.site_url, warnings)
     assets = load_assets(project.assets)
     stylesheet = assets.get("assets/style.css", b"")      # the single-file edition's
@@ -292,6 +300,20 @@ def _ahead(ahead: Ahead, content: Content, cold: bool, memo: dict) -> None:
     charts = cold or len(content.events) >= LAYOUTS_AHEAD_MIN
     ahead.start(markdown_texts(content) if cold else [], names_of(content),
                 partial(layouts_ahead, content, memo) if charts else None)
+
+
+def _told_unchanged(walk: Walk, stamp, project: Project) -> Callable[[], bool] | None:
+    """What load_cache asks between its files: whether the walk is done and found the
+    inputs and output as the last build left them (then it stops loading)."""
+    if stamp is None:
+        return None
+    verdict: list[bool] = []
+
+    def unchanged() -> bool:
+        if not verdict and (same := walk.unchanged_since(stamp.fingerprint)) is not None:
+            verdict.append(same and _unchanged(stamp, stamp.fingerprint, project))
+        return bool(verdict) and verdict[0]
+    return unchanged
 
 
 def _unchanged(stamp, fingerprint: str, project: Project) -> bool:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 ORDER = ["errors", "escaping", "words", "dates", "urls", "yamlmarks", "model", "wikilinks", "fields", "load",
          "validate", "link", "deps", "jsontext", "structured", "charts", "markdown", "pages", "search", "exports", "feeds", "outputs", "incremental", "render", "prepare", "write", "check",
-         "project", "cache", "pipeline", "preview", "scaffold", "serve", "cli"]
+         "project", "cache", "walk", "pipeline", "preview", "scaffold", "serve", "cli"]
 PACKAGE = Path(__file__).resolve().parent.parent / "dossier"
 
 
