@@ -327,20 +327,26 @@ def _log_path(folder: Path, number: int) -> Path:
     return folder / LOGS / f"log-{number:03d}.pickle"
 
 
-def _changes(old: dict, new: dict) -> tuple[dict, tuple, tuple | None]:
-    """(entries new or different, keys removed, every key in order or None) from ``old``
-    to ``new`` (values are compared by equality, which is quick for the same object:
-    most are). The order is given when applying the rest would not leave ``new``'s: the
-    order of a state's pages is the timeline's, and an edit that moves an event changes
-    it alone (read back without it, the next edit compared its order with an older one
-    and left two events' previous and next links stale)."""
+def _changes(old: dict, new: dict, ordered: bool = False) -> tuple[dict, tuple, tuple | None]:
+    """(entries new or different, keys removed, the new order or None) from ``old`` to
+    ``new`` (values are compared by equality, which is quick for the same object: most
+    are). With ``ordered``, the order is given when applying the rest would not leave
+    ``new``'s, as each key's position in what it would leave: the order of a state's pages
+    is the timeline's, and an edit that moves an event changes it alone (read back
+    without it, the next edit compared its order with an older one and left two events'
+    previous and next links stale). Positions, not keys: 40 KB, not 450, at 10,000 events."""
     get = old.get
     updates = {key: value for key, value in new.items()
                if (was := get(key, _MISSING)) is not value and was != value}
     removed = tuple(old.keys() - new.keys())
-    kept = [key for key in old if key in new]         # the order _apply leaves
-    kept.extend(key for key in updates if key not in old)
-    return updates, removed, None if kept == list(new) else tuple(new)
+    if not ordered:
+        return updates, removed, None
+    left = [key for key in old if key in new]         # the order _apply leaves
+    left.extend(key for key in updates if key not in old)
+    if left == list(new):
+        return updates, removed, None
+    position = {key: number for number, key in enumerate(left)}
+    return updates, removed, tuple([position[key] for key in new])
 
 
 def _apply(entries: dict, change: tuple[dict, tuple, tuple | None]) -> None:
@@ -349,7 +355,10 @@ def _apply(entries: dict, change: tuple[dict, tuple, tuple | None]) -> None:
         entries.pop(key, None)
     entries.update(updates)
     if order is not None:
-        ordered = {key: entries[key] for key in order}
+        keys = list(entries)
+        ordered = {keys[number]: entries[keys[number]] for number in order}
+        if len(ordered) != len(keys):
+            raise ValueError("an order that is not every key's")
         entries.clear()
         entries.update(ordered)
 
@@ -404,7 +413,7 @@ def _read_lineage(folder: Path, cache: Cache) -> Cache:
             for name in _STATE_PARTS:
                 _apply(parts[name], log[2][name])
             _apply_spans(fragments, marshal.loads(log[2]["fragments"]))  # marshalled apart:
-        except (ValueError, EOFError, TypeError, KeyError):              # no pickle memo
+        except (ValueError, EOFError, TypeError, IndexError, KeyError):  # no pickle memo
             return empty
         log_bytes += path.stat().st_size
     state = State(**parts)
@@ -421,7 +430,8 @@ def _write_lineage(folder: Path, cache: Cache) -> Cache:
     known = cache.on_disk
     if known is not None and known.logs < MAX_LOGS and \
             known.log_bytes < known.base_bytes * LOG_SHARE:
-        change = {name: _changes(getattr(known.state, name), getattr(cache.state, name))
+        change = {name: _changes(getattr(known.state, name), getattr(cache.state, name),
+                                 ordered=name == "pages")   # (the others' order is not read)
                   for name in _STATE_PARTS}
         change["fragments"] = marshal.dumps(_span_changes(known.fragments, cache.fragments))
         number = known.logs + 1
