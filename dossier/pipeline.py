@@ -189,8 +189,9 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
         else early.splice if early.splice is not None \
         else splice_safe(templates)                       # (0.045 s: kept by digest)
     files = dict(assets)
+    signatures: dict[Url, bytes] = {}                     # of the pages planned, taken once
     fixed, urls, stale = _planned(dossier, stylesheet.decode("utf-8"), previous, changed,
-                                  dropped, same)
+                                  dropped, same, signatures)
     side = None
     env = make_environment(templates, early.templates)
     memo = cache.markdown if memo_size(cache) < 8 * len(urls) + 1000 else {}
@@ -215,7 +216,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
                         for url, data in files.items()}
         if kept_state:                                    # (every update's is: only a
             state = next_state(inputs, kinds, previous, urls, stale, digests, file_digests,
-                               indexes)                   # kept state is ever previous)
+                               indexes, signatures)       # kept state is ever previous)
             page_digests = {url: page.digest for url, page in state.pages.items()}
         else:                                             # a clean build nobody keeps: no
             state = None                                  # state (its pages' signatures:
@@ -266,7 +267,8 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
 
 
 def _planned(dossier: Dossier, stylesheet: str, previous: State | None, changed, dropped,
-             same: bool) -> tuple[list[PageSpec], list[Url], list[PageSpec]]:
+             same: bool, signatures: dict[Url, bytes]
+             ) -> tuple[list[PageSpec], list[Url], list[PageSpec]]:
     """(the pages every dossier has, every page's URL, the pages to render). When the
     site has the pages it had (same_records: a prose edit, or one of an event's title,
     people or date, or of a profile's name), only the record pages to render again are
@@ -274,12 +276,13 @@ def _planned(dossier: Dossier, stylesheet: str, previous: State | None, changed,
     when the pages are in another order than the previous state's (a date moved an
     event, a name sorts a profile elsewhere), the events with new neighbours
     (new_neighbours); otherwise every page is, and compared with the previous build's
-    (stale_pages). The pages every dossier has are compared whole either way."""
+    (stale_pages). The pages every dossier has are compared whole either way. The
+    signatures stale_pages takes go into ``signatures``."""
     fixed = fixed_pages(dossier, stylesheet)
     if not same:
         specs = fixed + record_pages(dossier)
         return fixed, [spec.url for spec in specs], stale_pages(specs, previous, changed,
-                                                                dropped)
+                                                                dropped, signatures)
     ours = [spec.url for spec in fixed]
     urls = [*ours, *record_urls(dossier)]                 # (2-4 ms at 10,000 events)
     if urls != list(previous.pages):                      # the same pages, reordered
@@ -288,7 +291,7 @@ def _planned(dossier: Dossier, stylesheet: str, previous: State | None, changed,
             [url for url in previous.pages if url.startswith(events)],
             urls[len(ours):len(ours) + len(dossier.events)])
     mine = set(ours)
-    return fixed, urls, stale_pages(fixed, previous, changed, dropped) + [
+    return fixed, urls, stale_pages(fixed, previous, changed, dropped, signatures) + [
         record_page(dossier, url) for url in stale_urls(previous, changed, dropped)
         if url not in mine]
 

@@ -548,6 +548,28 @@ def test_an_event_moved_and_moved_back_through_the_logs_stays_exact(real, tmp_pa
         assert snapshot(real / "site") == clean_build(real, tmp_path / f"clean-{number}")
 
 
+def test_an_edit_takes_each_pages_signature_once(real, tmp_path, monkeypatch):
+    """Planning compares the pages every dossier has by their context's signature, and
+    the next state keeps the signature of every page rendered: a page planned and
+    rendered has its signature taken once (the timeline's and the single-file edition's
+    read every record), and the site is a clean build's."""
+    from collections import Counter
+    from dossier import incremental
+    assert build(real).code == 0
+    taken: Counter = Counter()
+    real_signature = incremental.signature
+
+    def counted(spec):
+        taken[spec.url] += 1
+        return real_signature(spec)
+    monkeypatch.setattr(incremental, "signature", counted)
+    EDITS["event date moves it in the timeline"](real)
+    assert build(real).code == 0
+    assert taken["timeline.html"] == taken["dossier.html"] == 1
+    assert max(taken.values()) == 1
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+
+
 def test_a_missing_or_corrupt_log_is_never_half_trusted(real, tmp_path, monkeypatch):
     """Without every log, the stored state and fragments are dropped as a whole (pieces
     that an edit in a lost log made stale must not come back), and the build is exact."""
