@@ -237,6 +237,13 @@ def stale_urls(old: State, changed: set[str], dropped: set[Url] = frozenset()) -
             if url in dropped or not changed.isdisjoint(memo.deps)]
 
 
+def _same_keys(first: tuple[str, ...], then: tuple[str, ...]) -> bool:
+    """True when two pages' dependency keys are the same keys (made from a set, they come
+    in another order in another process): a page rendered again keeps its tuple, which
+    the cache's log then leaves out (cache._page_changes)."""
+    return first == then or (len(first) == len(then) and set(first) == set(then))
+
+
 def next_state(inputs: dict[str, str], kinds: dict[str, str], old: State | None,
                urls: list[Url], specs: list[PageSpec],
                rendered: dict[Url, tuple[str, tuple[str, ...]]],
@@ -248,10 +255,14 @@ def next_state(inputs: dict[str, str], kinds: dict[str, str], old: State | None,
     rest; ``indexes`` from index_signatures."""
     planned = {spec.url: spec for spec in specs if spec.url in rendered}
     known = signatures or {}
+    was = {} if old is None else old.pages
     pages = {}
     for url in urls:
         if url in rendered:
             page_digest, deps = rendered[url]
+            before = was.get(url)
+            if before is not None and _same_keys(before.deps, deps):
+                deps = before.deps                # (a set's order differs by process)
             found = known.get(url)
             pages[url] = PageMemo(deps, signature(planned[url]) if found is None else found,
                                   page_digest)

@@ -570,6 +570,47 @@ def test_an_edit_takes_each_pages_signature_once(real, tmp_path, monkeypatch):
     assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
 
 
+def test_a_log_holds_a_page_rendered_again_with_the_same_dependencies_by_its_digest(
+        real, tmp_path, monkeypatch):
+    """A page an edit renders again with the dependencies it had is logged as its new
+    signature and digest alone (the timeline's and the single-file edition's keys name
+    every record); one whose dependencies changed, whole. Read back, the state is the
+    build's, and the next edit's site a clean build's."""
+    import pickle
+    from dossier import cache as cache_
+    from dossier import pipeline
+    from dossier.incremental import PageMemo
+    from dossier.project import Project
+    monkeypatch.setattr(cache_, "LOG_SHARE", 100)        # this dossier is tiny: keep logs
+    project = Project.at(real, jobs=1)
+    folder = real / ".dossier-cache"
+    first = pipeline.build(project).cache.state
+    EDITS["event date moves it in the timeline"](real)
+    report = pipeline.build(project)
+    with open(folder / cache_.LOGS / "log-001.pickle", "rb") as handle:
+        updates = pickle.load(handle)[2]["pages"][0]
+    slim = {url for url, memo in updates.items() if isinstance(memo, tuple)}
+    assert "timeline.html" in slim and "dossier.html" in slim
+    for url, memo in updates.items():
+        now = report.cache.state.pages[url]
+        if url in slim:
+            assert first.pages[url].deps == now.deps and memo == (now.signature, now.digest)
+        else:
+            assert isinstance(memo, PageMemo) and (
+                url not in first.pages or first.pages[url].deps != memo.deps)
+    assert cache_.load_cache(folder).state == report.cache.state
+    EDITS["event title"](real)
+    pipeline.build(project)
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+    from dossier.incremental import State, next_state      # the same keys in another
+    old = State({}, {}, {}, {"a.html": PageMemo(("x", "y", "z"), b"s", "d")}, {})  # order
+    for keys, kept in ((("z", "x", "y"), True), (("z", "x"), False), (("z", "x", "w"), False)):
+        new = next_state({}, {}, old, ["a.html"], [], {"a.html": ("e", keys)}, {}, {},
+                         {"a.html": b"t"}).pages["a.html"]
+        assert new == PageMemo(old.pages["a.html"].deps if kept else keys, b"t", "e")
+        assert (new.deps is old.pages["a.html"].deps) == kept
+
+
 def test_a_missing_or_corrupt_log_is_never_half_trusted(real, tmp_path, monkeypatch):
     """Without every log, the stored state and fragments are dropped as a whole (pieces
     that an edit in a lost log made stale must not come back), and the build is exact."""
