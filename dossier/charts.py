@@ -1,8 +1,9 @@
 """Charts drawn at build time as inline SVG: readable with no JavaScript, no request.
 
-``timeline_svg`` places events on a time axis in lanes, honest about precision: a day
-is a dot, a month or a year a bar over that period, an uncertain date ('circa',
-'between', 'before', 'after') a dashed outline over the window it may fall in.
+``timeline_layout`` places events on a time axis in lanes (``draw_timeline`` draws that
+layout for a page), honest about precision: a day is a dot, a month or a year a bar over
+that period, an uncertain date ('circa', 'between', 'before', 'after') a dashed outline
+over the window it may fall in.
 ``roles_svg`` draws the periods a person held each role; ``network_svg`` who appears
 with whom. Every mark links to its page and carries an accessible name.
 """
@@ -102,7 +103,7 @@ _HEAD = re.compile('<a href="([^"]*)" aria-label="([^"]*)" data-event="([^"]*)">
 
 
 def retitled(svg: str, events: dict[str, Event]) -> str:
-    """A chart timeline_svg drew, as it would draw it now that some of its events have
+    """A chart draw_timeline drew, as it would draw it now that some of its events have
     new titles (and nothing else new: the same dates, tracks and order): each mark named
     afresh (``events``: the events it draws, by slug). A title edit at 10,000 events then
     redraws no chart (0.13-0.16 s each)."""
@@ -225,12 +226,6 @@ def draw_timeline(here, layout: TimelineLayout | None) -> Markup:
         f'<svg class="chart timeline-chart" viewBox="0 0 {WIDTH} {layout.height}" '
         f'width="{WIDTH}" height="{layout.height}" role="group" '
         f'aria-label="{layout.caption}">{layout.frame}{"".join(marks)}</svg>')
-
-
-def timeline_svg(here, dossier: Dossier, events: list[Event], caption: str,
-                 domain: tuple[int, int] | None = None) -> Markup:
-    """Events on a time axis, one lane per track, as SVG for ``here``'s page."""
-    return draw_timeline(here, timeline_layout(dossier.site.tracks, events, caption, domain))
 
 
 def _escaped(texts: list[str]) -> list[str]:
