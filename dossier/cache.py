@@ -449,7 +449,7 @@ def _write_lineage(folder: Path, cache: Cache) -> Cache:
     if known is not None and known.logs < MAX_LOGS and \
             known.log_bytes < known.base_bytes * LOG_SHARE:
         change = {name: _changes(getattr(known.state, name), getattr(cache.state, name))
-                  for name in _STATE_PARTS if name != "pages"}   # (their order is never read)
+                  for name in _STATE_PARTS if name != "pages"}   # (no order read but theirs)
         change["pages"] = _page_changes(known.state.pages, cache.state.pages)
         change["fragments"] = marshal.dumps(_span_changes(known.fragments, cache.fragments))
         number = known.logs + 1
@@ -473,8 +473,9 @@ def load_cache(folder: Path, stop: Callable[[], bool] | None = None) -> Cache | 
 
     Shards written under another code version (or, for records, another dossier.yaml)
     or unreadable are ignored, and so are a state and fragments whose base or logs are
-    not all there. ``stop`` is asked before each file read: once it says True, loading
-    ends there and None is returned (nothing changed: walk.Walk)."""
+    not all there. ``stop`` is asked before each record shard and before the state are
+    read: once it says True, loading ends there and None is returned (nothing changed:
+    pipeline._told_unchanged)."""
     code = code_digest()
     cache = _load(folder / FILE, Cache)
     if cache is None or cache.code != code:

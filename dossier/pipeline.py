@@ -40,6 +40,11 @@ from .write import (Spool, Spooled, check_output_dir, file_stamps, pieces_intact
                     read_build_id, stage_site, update_site)
 
 
+WALK_AHEAD_MIN = 2000
+"""From this many files in the last build's site, the inputs are walked by a child while
+the cache loads (walk.Walk); fewer are walked in less time than a fork costs."""
+
+
 @dataclass(frozen=True, slots=True)
 class BuildReport:
     """What a successful build did."""
@@ -135,11 +140,12 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
     check_output_dir(project.out, project.protected())    # refuse a wrong --out before anything
     fingerprint, now, listed = None, {}, None
     if use_cache and cache is None:                       # nothing changed: nothing to do
+        stamp = load_stamp(project.cache)
         walk = Walk([project.content, project.templates, project.assets],
                     f"{code_digest()} {project.site_url} {project.templates} {project.assets}",
-                    project.content, project.jobs)        # (on the other core, meanwhile:)
+                    project.content,                      # (on the other core, meanwhile:)
+                    project.jobs if stamp is not None and stamp.total >= WALK_AHEAD_MIN else 1)
         try:
-            stamp = load_stamp(project.cache)
             cache = load_cache(project.cache, _told_unchanged(walk, stamp, project))
             if cache is not None:                         # (None: it stopped, unchanged)
                 fingerprint, now, listed = walk.result()
@@ -301,7 +307,7 @@ def _ahead(ahead: Ahead, content: Content, cold: bool, memo: dict) -> None:
     Markdown (render.markdown_ahead) and, with it or for a large dossier, the timeline
     charts' layouts (pages.layouts_ahead)."""
     charts = cold or len(content.events) >= LAYOUTS_AHEAD_MIN
-    ahead.start(markdown_texts(content) if cold else [], names_of(content),
+    ahead.start(markdown_texts(content) if cold else [], names_of(content) if cold else None,
                 partial(layouts_ahead, content, memo) if charts else None)
 
 

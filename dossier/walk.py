@@ -33,7 +33,7 @@ class Walk:
     ``content``: forked at once when ``jobs`` allows, else taken when first asked for."""
 
     def __init__(self, folders: list[Path], extra: str, content: Path, jobs: int):
-        self.folders, self.extra, self.content = folders, extra, content
+        self.folders, self.extra = folders, extra
         self.fingerprint: str | None = None
         self.found: tuple[str, dict, list | None] | None = None
         self.worker = self.receive = None

@@ -5,7 +5,7 @@ import os
 from conftest import run_cli, snapshot
 from generate import generate
 
-from dossier import cache, load, walk
+from dossier import cache, load, pipeline, walk
 
 
 def _stats(now: dict) -> dict:
@@ -91,10 +91,11 @@ def test_loading_the_cache_stops_when_told(tmp_path):
 
 def test_on_two_cores_an_edit_lists_content_in_the_child_and_a_noop_is_still_one(
         tmp_path, monkeypatch):
-    """An edit on two cores takes content/'s listing from the walk's child (the parent
-    never lists it) and is byte for byte a clean build; a build with nothing changed
-    after it writes nothing."""
-    generate(tmp_path, 320)
+    """An edit on two cores of a site of WALK_AHEAD_MIN files or more takes content/'s
+    listing from the walk's child (the parent never lists it; below, the parent walks
+    and lists) and is byte for byte a clean build; a build with nothing changed after it
+    writes nothing."""
+    generate(tmp_path, 320)                               # (420 files)
     assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
     parent, listed = os.getpid(), []
     real = load.content_entries
@@ -105,9 +106,15 @@ def test_on_two_cores_an_edit_lists_content_in_the_child_and_a_noop_is_still_one
         return real(*args)
     monkeypatch.setattr(load, "content_entries", listing)
     event = sorted((tmp_path / "content/events").glob("*.md"))[50]
-    event.write_text(event.read_text("utf-8").replace("\n---\n", "\n---\nNew.\n\n", 1), "utf-8")
-    edit = run_cli("--root", tmp_path, "--jobs", "2")
-    assert edit.code == 0 and listed == []
+
+    def edited() -> int:
+        event.write_text(event.read_text("utf-8").replace("\n---\n", "\n---\nNew.\n\n", 1),
+                         "utf-8")
+        listed.clear()
+        return run_cli("--root", tmp_path, "--jobs", "2").code
+    assert edited() == 0 and listed == [1]
+    monkeypatch.setattr(pipeline, "WALK_AHEAD_MIN", 100)
+    assert edited() == 0 and listed == []
     noop = run_cli("--root", tmp_path, "--jobs", "2")
     assert noop.code == 0 and "0 files written" in noop.out
     clean = run_cli("--root", tmp_path, "--out", tmp_path / "clean", "--no-cache", "--jobs", "1")
