@@ -471,11 +471,11 @@ parent links (0.075 s at 10,000 events); fewer are laid out faster than that pay
 
 
 def layouts_ahead(content: Content, memo: dict) -> tuple | None:
-    """The timeline charts laid out from validated content, as plain values (for
-    render.Ahead's worker, while the parent links): (key, tracks, slugs in order,
-    layouts).
-    None when ``memo`` has the timeline page's charts under the same key already (an
-    edit that moved no event draws none)."""
+    """The timeline charts laid out from validated content, as plain values, for
+    render.Ahead's worker while the parent links: (timeline_key, the tracks' repr, the
+    events' slugs in the timeline's order, each chart's caption and plain layout). None
+    when ``memo`` has the timeline page's charts under the same key (an edit that moved
+    no event draws none)."""
     events = timeline_order(content.events)
     key = timeline_key(content.site.tracks, events)
     hit = memo.get(("timeline-charts", ""))
@@ -487,8 +487,10 @@ def layouts_ahead(content: Content, memo: dict) -> tuple | None:
 
 
 def take_layouts(dossier: Dossier, made: tuple | None) -> None:
-    """Give ``dossier`` the layouts ``layouts_ahead`` made, if they are its own: laid
-    out from its events, in its order (every page then only draws them)."""
+    """Give ``dossier`` the layouts ``layouts_ahead`` made, if they are its own (every
+    page then only draws them). Its events are the validated content's, sorted the same
+    way (link.timeline_order): the same tracks and the same slugs in the same order say
+    the layouts were made of them."""
     if made is None or "timeline" in dossier.drawn:
         return
     key, tracks, slugs, layouts = made
