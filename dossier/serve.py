@@ -22,6 +22,7 @@ import threading
 import time
 import traceback
 import webbrowser
+import weakref
 from dataclasses import replace
 from pathlib import Path
 from typing import Callable, TextIO
@@ -137,6 +138,8 @@ class Inotify:
         self.fd = libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "inotify_init1 failed")
+        weakref.finalize(self, os.close, self.fd)     # freed with the watcher (a user has
+        # 128 inotify instances here; a process that made many servers kept them all)
         self.tops = [str(folder) for folder in folders]
         self.ignore = str(ignore.resolve())
         self.dirs: dict[int, str] = {}

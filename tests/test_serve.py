@@ -435,3 +435,24 @@ def test_a_save_reloads_only_the_tabs_whose_page_changed(served, project, browse
     assert tabs["people.html"].evaluate("() => window.__before") is True
     for tab in tabs.values():
         tab.close()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="inotify is Linux's")
+def test_a_watcher_freed_closes_its_inotify_instance(tmp_path):
+    """Each serve watcher holds an inotify instance (a user has 128 here): once the
+    watcher is freed, so is the instance (a process that made many kept them all)."""
+    import gc
+    from dossier import serve
+
+    def inotify(fd: int) -> bool:
+        try:
+            return "inotify" in os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            return False
+    (tmp_path / "content").mkdir()
+    watcher = serve.Inotify([tmp_path / "content"], tmp_path / "site")
+    fd = watcher.fd
+    assert inotify(fd)
+    del watcher
+    gc.collect()
+    assert not inotify(fd)
