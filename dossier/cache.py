@@ -327,58 +327,55 @@ def _log_path(folder: Path, number: int) -> Path:
     return folder / LOGS / f"log-{number:03d}.pickle"
 
 
-def _changes(old: dict, new: dict, ordered: bool = False) -> tuple[dict, tuple, tuple | None]:
-    """(entries new or different, keys removed, the new order or None) from ``old`` to
-    ``new`` (values are compared by equality, which is quick for the same object: most
-    are). With ``ordered``, the order is given when applying the rest would not leave
-    ``new``'s, as each key's position in what it would leave: the order of a state's pages
-    is the timeline's, and an edit that moves an event changes it alone (read back
-    without it, the next edit compared its order with an older one and left two events'
-    previous and next links stale). Positions, not keys: 40 KB, not 450, at 10,000 events."""
+def _changes(old: dict, new: dict) -> tuple[dict, tuple]:
+    """(entries new or different, keys removed) from ``old`` to ``new`` (values are
+    compared by equality, which is quick for the same object: most are)."""
     get = old.get
-    updates = {key: value for key, value in new.items()
-               if (was := get(key, _MISSING)) is not value and was != value}
-    removed = tuple(old.keys() - new.keys())
-    if not ordered:
-        return updates, removed, None
-    left = [key for key in old if key in new]         # the order _apply leaves
-    left.extend(key for key in updates if key not in old)
-    if left == list(new):
-        return updates, removed, None
-    position = {key: number for number, key in enumerate(left)}
-    return updates, removed, tuple([position[key] for key in new])
+    return ({key: value for key, value in new.items()
+             if (was := get(key, _MISSING)) is not value and was != value},
+            tuple(old.keys() - new.keys()))
 
 
-def _apply(entries: dict, change: tuple[dict, tuple, tuple | None]) -> None:
-    updates, removed, order = change
+def _apply(entries: dict, change: tuple[dict, tuple]) -> None:
+    updates, removed = change
     for key in removed:
         entries.pop(key, None)
     entries.update(updates)
-    if order is not None:
-        keys = list(entries)
-        ordered = {keys[number]: entries[keys[number]] for number in order}
-        if len(ordered) != len(keys):
-            raise ValueError("an order that is not every key's")
-        entries.clear()
-        entries.update(ordered)
 
 
 def _page_changes(old: dict, new: dict) -> tuple[dict, tuple, tuple | None]:
-    """``_changes`` for the pages, in order, each page rendered again with the same
-    dependencies (incremental.next_state keeps the same tuple) as (signature, digest)
-    alone: a 10k date edit's log held 0.64 MB of the timeline's and the single-file
-    edition's dependency keys, unchanged."""
-    updates, removed, order = _changes(old, new, ordered=True)
+    """``_changes`` for the pages, each page rendered again with the same dependencies
+    (incremental.next_state keeps the same tuple) as (signature, digest) alone (a 10k
+    date edit's log held 0.64 MB of the timeline's and the single-file edition's keys,
+    unchanged), with the pages' new order when applying the rest would not leave it, as
+    each page's position in what it would leave (38 KB at 10k). The pages are in the
+    timeline's order, and an edit that moves an event changes it alone: read back
+    without it, the next edit compared its order with an older one and left two events'
+    previous and next links stale."""
+    updates, removed = _changes(old, new)
     get = old.get
-    return ({key: (memo.signature, memo.digest)
-             if (was := get(key)) is not None and was.deps == memo.deps else memo
-             for key, memo in updates.items()}, removed, order)
+    slim = {key: (memo.signature, memo.digest)
+            if (was := get(key)) is not None and was.deps == memo.deps else memo
+            for key, memo in updates.items()}
+    left = [key for key in old if key in new]         # the order _apply leaves
+    left.extend(key for key in updates if key not in old)
+    if left == list(new):
+        return slim, removed, None
+    position = {key: number for number, key in enumerate(left)}
+    return slim, removed, tuple([position[key] for key in new])
 
 
 def _apply_pages(entries: dict, change: tuple[dict, tuple, tuple | None]) -> None:
     updates, removed, order = change
     _apply(entries, ({key: PageMemo(entries[key].deps, *memo) if isinstance(memo, tuple)
-                      else memo for key, memo in updates.items()}, removed, order))
+                      else memo for key, memo in updates.items()}, removed))
+    if order is not None:
+        keys = list(entries)
+        ordered = {keys[number]: entries[keys[number]] for number in order}
+        if len(ordered) != len(keys):
+            raise ValueError("an order that is not every page's")
+        entries.clear()
+        entries.update(ordered)
 
 
 def _span_changes(old: dict, new: dict) -> tuple[dict, dict, tuple]:
@@ -449,7 +446,7 @@ def _write_lineage(folder: Path, cache: Cache) -> Cache:
     if known is not None and known.logs < MAX_LOGS and \
             known.log_bytes < known.base_bytes * LOG_SHARE:
         change = {name: _changes(getattr(known.state, name), getattr(cache.state, name))
-                  for name in _STATE_PARTS if name != "pages"}   # (no order read but theirs)
+                  for name in _STATE_PARTS if name != "pages"}
         change["pages"] = _page_changes(known.state.pages, cache.state.pages)
         change["fragments"] = marshal.dumps(_span_changes(known.fragments, cache.fragments))
         number = known.logs + 1

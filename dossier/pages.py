@@ -318,7 +318,7 @@ class Here:
         drawn = self.dossier.drawn.get("timeline")     # laid out for this dossier
         layout = drawn[0] if drawn else timeline_key(self.dossier.site.tracks, events)
         titles = fingerprint(tuple([e.title for e in events]))
-        key = ("timeline-charts", self.base)
+        key = timeline_memo_key(self.base)
         hit = self.memo.get(key)
         if hit is not None and hit[1] == (layout, titles):
             return [(caption, Markup(svg)) for caption, svg in hit[0]]
@@ -440,6 +440,12 @@ class SingleHere(Here):
         self.hrefs = self.dossier.hrefs.setdefault(self.base, {})
 
 
+def timeline_memo_key(base: str) -> tuple[str, str]:
+    """Where the memo keeps the timeline charts drawn for the pages of a folder (Here.base)
+    with their (timeline_key, titles) fingerprints."""
+    return ("timeline-charts", base)
+
+
 def timeline_key(tracks, events) -> bytes:
     """The fingerprint of what the timeline charts lay out: the site's tracks, and each
     event's slug, date and track, in order."""
@@ -478,7 +484,7 @@ def layouts_ahead(content: Content, memo: dict) -> tuple | None:
     no event draws none)."""
     events = timeline_order(content.events)
     key = timeline_key(content.site.tracks, events)
-    hit = memo.get(("timeline-charts", ""))
+    hit = memo.get(timeline_memo_key(""))                # the timeline page's folder
     if hit is not None and hit[1][0] == key:
         return None
     return (key, repr(content.site.tracks), tuple([event.slug for event in events]),

@@ -320,16 +320,21 @@ def _told_unchanged(walk: Walk, stamp, project: Project) -> Callable[[], bool] |
 
     def unchanged() -> bool:
         if not verdict and (same := walk.unchanged_since(stamp.fingerprint)) is not None:
-            verdict.append(same and _unchanged(stamp, stamp.fingerprint, project))
+            verdict.append(same and _output_as_left(stamp, project))
         return bool(verdict) and verdict[0]
     return unchanged
 
 
 def _unchanged(stamp, fingerprint: str, project: Project) -> bool:
     """True when the inputs and the output folder are exactly what the last build left."""
-    return (stamp is not None and stamp.fingerprint == fingerprint
-            and stamp.out == str(project.out.resolve())
-            and read_build_id(project.out) == stamp.build_id)
+    return stamp is not None and stamp.fingerprint == fingerprint and \
+        _output_as_left(stamp, project)
+
+
+def _output_as_left(stamp: Stamp, project: Project) -> bool:
+    """True when the output folder is the one the stamp's build wrote, as it left it."""
+    return stamp.out == str(project.out.resolve()) and \
+        read_build_id(project.out) == stamp.build_id
 
 
 def _digest(page: bytes | Spooled) -> str:
