@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import copyreg
 import dataclasses
+import functools
 import itertools
 import marshal
 import operator
 import os
 import pickle
 import secrets
+import shutil
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -120,8 +122,10 @@ def _register_fast_pickling(*modules) -> None:
 _register_fast_pickling(dates, errors, model, wikilinks, load, link, incremental)
 
 
+@functools.cache
 def code_digest() -> str:
-    """Digest of every module of the package and of its templates' loader code."""
+    """Digest of every module of the package, as this process loaded it (taken once: a
+    module edited while serve runs is not the code that runs)."""
     parts = [p.read_bytes() for p in sorted(_CODE.glob("*.py"))]
     return digest(b"\0".join(parts))
 
@@ -541,12 +545,18 @@ def _same(stored: dict | None, entries: dict) -> bool:
 
 
 def template_cache(folder: Path) -> jinja2.BytecodeCache | None:
-    """Jinja's on-disk cache of compiled templates (keyed by their source), if writable."""
+    """Jinja's on-disk cache of compiled templates, if writable: keyed by their source
+    (Jinja's own key) and by this code (render compiles templates its own way), in a
+    folder of its own for each version of the code; the others' are removed."""
+    code = code_digest()
     try:
-        (folder / "jinja").mkdir(parents=True, exist_ok=True)
+        (folder / "jinja" / code).mkdir(parents=True, exist_ok=True)
+        for other in (folder / "jinja").iterdir():
+            if other.name != code:
+                shutil.rmtree(other) if other.is_dir() else other.unlink()
     except OSError:
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder / "jinja"))
+    return jinja2.FileSystemBytecodeCache(str(folder / "jinja" / code))
 
 
 STAMP = "stamp.pickle"

@@ -1013,3 +1013,52 @@ def test_an_edit_with_all_its_markdown_cached_never_loads_the_markdown_parser(pr
     event = "content/events/2025-11-03-break.md"
     assert loaded(event, "title: Relations broken", "title: Relations cut") == "0 False"
     assert loaded(event, "\n---\n", "\n---\nA new first line.\n\n") == "0 True"
+
+
+def test_a_pages_signature_names_its_records_as_a_generic_lookup_would(real):
+    """incremental._ident knows records, quotes and lists by their type first; what it
+    gives for every page of the dossier is what the generic lookup gives (a slug where
+    there is one, a quote's id, a list's items', a plain string, a type's name)."""
+    from dossier import pipeline
+    from dossier.deps import fingerprint
+    from dossier.incremental import signature
+    from dossier.model import Quote
+    from dossier.pages import plan
+    from dossier.project import Project
+
+    def generic(value):
+        slug = getattr(value, "slug", None) if type(value).__name__ != "Later" else None
+        if isinstance(slug, str):
+            return slug
+        if isinstance(value, Quote):
+            return value.id
+        if isinstance(value, (list, tuple)):
+            return tuple(generic(v) for v in value)
+        if isinstance(value, str):
+            return str(value)
+        return value if isinstance(value, (int, type(None))) else type(value).__name__
+    dossier, _, _, _ = pipeline.compile_dossier(Project.at(real, jobs=1))
+    specs = plan(dossier, "")
+    kinds = {type(v).__name__ for spec in specs for v in (spec.context or {}).values()}
+    assert {"Event", "list", "Later"} <= kinds                # the lookup's every branch
+    for spec in specs:
+        expected = fingerprint((spec.template, spec.title, spec.description, tuple(sorted(
+            (k, generic(v)) for k, v in spec.context.items())) if spec.context else ()))
+        assert signature(spec) == expected, spec.url
+
+
+def test_compiled_templates_are_kept_apart_for_each_version_of_the_code(real, monkeypatch):
+    """Templates compile through this code's own generator (render._CodeGenerator): the
+    compiled ones a build keeps are filed under the code's digest, and those another
+    version left are removed rather than loaded."""
+    from dossier import cache as cache_
+    from dossier import render
+    monkeypatch.setattr(render, "_ENVIRONMENTS", {})      # compiled here, not earlier
+    assert build(real).code == 0
+    folder = real / ".dossier-cache" / "jinja"
+    (ours,) = folder.iterdir()
+    assert ours.name == cache_.code_digest() and any(ours.iterdir())
+    monkeypatch.setattr(cache_, "code_digest", lambda: "another-version")
+    cache_.template_cache(real / ".dossier-cache")
+    assert [p.name for p in folder.iterdir()] == ["another-version"]
+    assert not any((folder / "another-version").iterdir())

@@ -454,6 +454,7 @@ def test_the_timeline_filters_are_made_when_the_page_reads_them(real):
     from pathlib import Path
     from dossier import pipeline
     from dossier.load import load_templates
+    from dossier.incremental import signature
     from dossier.pages import Later, plan
     from dossier.project import Project
     from dossier.render import render_page
@@ -462,6 +463,8 @@ def test_the_timeline_filters_are_made_when_the_page_reads_them(real):
     spec = next(s for s in plan(dossier, "") if s.url == "timeline.html")
     filters = spec.context["filters"]
     assert isinstance(filters, Later) and filters._made is None
+    signature(spec)                                       # planning takes it: not made
+    assert filters._made is None
     html, _ = render_page(make_environment(load_templates(project.templates)), dossier, spec, {})
     assert filters._made is not None and filters.people == filters["people"]
     assert b'<option value="betssy-chavez">Betssy Ch\xc3\xa1vez</option>' in html
@@ -686,3 +689,66 @@ def test_the_map_keeps_the_best_connected_pairs_as_defined(real, limit):
         assert list(kept) == sorted(kept) and count >= len(kept) > 0
         if limit <= 3:                                   # some names left out
             assert len(kept) < count
+
+
+class Slotted:
+    """An object with an attribute, a property that raises, and none of a mapping's."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    @property
+    def broken(self):
+        raise AttributeError("inner")
+
+
+ATTRIBUTE_CASES = [
+    "{{ obj.name }}", "{{ d.key }}", "{{ d.items is callable }}", "{{ obj.name.upper() }}",
+    "{{ (d.nested.deeper ~ '!') }}", "{% for x in xs if x.name %}{{ x.name }}{% endfor %}",
+    "{% macro m(a=obj.name) %}{{ a }}{% endmacro %}{{ m() }}", "{{ d.key if d.missing is defined else 'no' }}",
+    "{{ calls.next().name }}{{ calls.count }}", "{{ calls.mapping().key }}{{ calls.count }}", "{{ obj.missing | default('gone') }}",
+]
+
+
+@pytest.mark.parametrize("source", ATTRIBUTE_CASES)
+def test_attribute_lookups_give_what_jinjas_own_give(source):
+    """Templates compile ``x.name`` to the builtin getattr first (render._CodeGenerator):
+    what a page shows is Jinja's, for attributes, mapping keys (a key named like a dict
+    method included), missing names and expressions with side effects (evaluated once)."""
+    def context():
+        made = []
+
+        class Calls:
+            def next(self):
+                made.append(1)
+                return Slotted(f"call{len(made)}")
+
+            def mapping(self):
+                made.append(1)
+                return {"key": f"call{len(made)}"}
+
+            @property
+            def count(self):
+                return len(made)
+        return {"obj": Slotted("<x>"), "d": {"key": "value", "items": "its",
+                                             "nested": {"deeper": "deep"}},
+                "xs": [Slotted("a"), Slotted(""), Slotted("c")], "calls": Calls()}
+    plain = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    ours = make_environment({"page.html": source})
+    assert "getattr((_o := " in ours.compile(source, raw=True)
+    assert ours.get_template("page.html").render(**context()) == \
+        plain.from_string(source).render(**context())
+
+
+@pytest.mark.parametrize("source", ["{{ obj.missing }}", "{{ obj.broken }}",
+                                    "{{ d.nothere }}", "{{ obj.missing.deeper }}"])
+def test_a_missing_attribute_fails_as_in_jinja(source):
+    context = {"obj": Slotted("x"), "d": {}}
+    plain = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    with pytest.raises(jinja2.UndefinedError) as theirs:
+        plain.from_string(source).render(**context)
+    with pytest.raises((jinja2.UndefinedError, TemplateFailure)) as ours:
+        make_environment({"page.html": source}).get_template("page.html").render(**context)
+    assert str(ours.value) == str(theirs.value)
