@@ -15,7 +15,6 @@ import operator
 import os
 import pickle
 import secrets
-import shutil
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -545,18 +544,12 @@ def _same(stored: dict | None, entries: dict) -> bool:
 
 
 def template_cache(folder: Path) -> jinja2.BytecodeCache | None:
-    """Jinja's on-disk cache of compiled templates, if writable: keyed by their source
-    (Jinja's own key) and by this code (render compiles templates its own way), in a
-    folder of its own for each version of the code; the others' are removed."""
-    code = code_digest()
+    """Jinja's on-disk cache of compiled templates (keyed by their source), if writable."""
     try:
-        (folder / "jinja" / code).mkdir(parents=True, exist_ok=True)
-        for other in (folder / "jinja").iterdir():
-            if other.name != code:
-                shutil.rmtree(other) if other.is_dir() else other.unlink()
+        (folder / "jinja").mkdir(parents=True, exist_ok=True)
     except OSError:
         return None
-    return jinja2.FileSystemBytecodeCache(str(folder / "jinja" / code))
+    return jinja2.FileSystemBytecodeCache(str(folder / "jinja"))
 
 
 STAMP = "stamp.pickle"

@@ -1046,19 +1046,3 @@ def test_a_pages_signature_names_its_records_as_a_generic_lookup_would(real):
             (k, generic(v)) for k, v in spec.context.items())) if spec.context else ()))
         assert signature(spec) == expected, spec.url
 
-
-def test_compiled_templates_are_kept_apart_for_each_version_of_the_code(real, monkeypatch):
-    """Templates compile through this code's own generator (render._CodeGenerator): the
-    compiled ones a build keeps are filed under the code's digest, and those another
-    version left are removed rather than loaded."""
-    from dossier import cache as cache_
-    from dossier import render
-    monkeypatch.setattr(render, "_ENVIRONMENTS", {})      # compiled here, not earlier
-    assert build(real).code == 0
-    folder = real / ".dossier-cache" / "jinja"
-    (ours,) = folder.iterdir()
-    assert ours.name == cache_.code_digest() and any(ours.iterdir())
-    monkeypatch.setattr(cache_, "code_digest", lambda: "another-version")
-    cache_.template_cache(real / ".dossier-cache")
-    assert [p.name for p in folder.iterdir()] == ["another-version"]
-    assert not any((folder / "another-version").iterdir())
