@@ -248,16 +248,32 @@ def fingerprint(value) -> bytes:
     return _blake2b(marshal.dumps(value, 2), digest_size=16).digest()
 
 
-def index_signatures(dossier: Dossier) -> dict[str, bytes]:
+def index_signatures(dossier: Dossier, kept: dict[str, bytes] | None = None,
+                     touched: set[str] = frozenset()) -> dict[str, bytes]:
     """Every index entry as a comparable value, to find which entries a change touched:
     the fingerprint of what the entry shows (ENTRY_SIGNATURES). The signatures themselves
     took 19 MB at 10,000 events, in the state kept between builds and again in each new
-    build."""
-    signatures = {}
+    build.
+
+    With ``kept`` (the previous build's), only the entries of the slugs ``touched`` are
+    taken again, in every index (incremental.touched_entries: the entries an edit can
+    have changed), and the others kept: 0.07 s -> 0.001 s for one event at 10,000."""
+    if kept is None:
+        signatures = {}
+        for name in INDEXES:
+            shown = ENTRY_SIGNATURES[name]
+            for key, value in getattr(dossier, name).items():
+                signatures[f"idx:{name}:{key}"] = fingerprint(shown(value))
+        return signatures
+    signatures = dict(kept)
     for name in INDEXES:
-        shown = ENTRY_SIGNATURES[name]
-        for key, value in getattr(dossier, name).items():
-            signatures[f"idx:{name}:{key}"] = fingerprint(shown(value))
+        shown, index = ENTRY_SIGNATURES[name], getattr(dossier, name)
+        for key in touched:
+            value = index.get(key)
+            if value is None:
+                signatures.pop(f"idx:{name}:{key}", None)     # its last record left
+            else:
+                signatures[f"idx:{name}:{key}"] = fingerprint(shown(value))
     return signatures
 
 

@@ -9,11 +9,11 @@ with that state and returns the pages whose dependencies changed.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 
 from .deps import fingerprint
 from .link import KIND_OF, Dossier, Event
-from .model import Quote
+from .model import Quote, Ref
 from .pages import Later, PageSpec
 from .urls import Url
 
@@ -121,6 +121,60 @@ def bodies_only(old: State | None, inputs: dict[str, str], kinds: dict[str, str]
                 not body_alone_changed(first.validated, then.validated):
             return False
     return True
+
+
+def touched_entries(old: State | None, inputs: dict[str, str], kinds: dict[str, str],
+                    before: dict, after: dict, dossier: Dossier) -> set[str] | None:
+    """The slugs whose index entries (deps.index_signatures) an edit of records can have
+    changed, or None when every entry is to be taken again: no previous build, a record
+    added or removed or of another kind, any other input changed, or a record's earlier
+    validation outcome not at hand (``before``, ``after``: validated records by digest).
+
+    A record is in an entry of another's only by naming it (a participant, a speaker, a
+    cited source, a [[link]], a position's organization, a parent, a related event), and
+    an entry shows its own records alone, in an order of theirs: so an edited record can
+    change only the entries of the slugs it names, before or after, and of those whose
+    related events it is in (a relation goes both ways). Its own entries too, to be safe."""
+    if old is None or not old.indexes or old.kinds != kinds or \
+            old.inputs.keys() != inputs.keys():
+        return None
+    touched: set[str] = set()
+    old_inputs = old.inputs
+    for key, value in inputs.items():
+        was = old_inputs[key]
+        if was == value:
+            continue
+        if not key.startswith("rec:"):
+            return None
+        first, then = before.get(was), after.get(value)
+        if first is None or then is None or first.validated is None or then.validated is None:
+            return None
+        slug = key[4:]
+        touched.add(slug)
+        for model, _, links in (first.validated, then.validated):
+            touched.update(links)
+            _named(model, touched)
+        touched.update(event.slug for event in dossier.related_of.get(slug, ()))
+    return touched
+
+
+def _named(value, found: set[str]) -> None:
+    """Add the slug of every Ref in a validated model (its dataclasses and tuples)."""
+    if isinstance(value, Ref):
+        found.add(value.slug)
+    elif isinstance(value, tuple):
+        for item in value:
+            _named(item, found)
+    elif type(value) in _FIELDS or is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS.get(type(value))
+        if names is None:
+            names = _FIELDS[type(value)] = tuple(f.name for f in fields(value))
+        for name in names:
+            _named(getattr(value, name), found)
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+"""Field names by model class (``_named``)."""
 
 
 def same_records(old: State | None, kinds: dict[str, str], changed: set[str] | None) -> bool:

@@ -21,7 +21,7 @@ from .deps import index_signatures
 from .errors import ContentErrors, ContentProblem
 from .incremental import (EVERYTHING, State, bodies_only, changed_keys, digest, input_digests,
                           new_neighbours, next_state, same_records, stale_pages, stale_urls,
-                          valid_fragments)
+                          touched_entries, valid_fragments)
 from .link import Dossier, link, names_of
 from .load import Loaded, load_assets, load_content, load_templates
 from .model import Content
@@ -181,8 +181,10 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
         indexes = {}
     elif prose:                                           # prose edited: no index entry
         indexes = previous.indexes                        # nor page context changed
-    else:
-        indexes = index_signatures(dossier)               # (0.07 s at 10,000 events)
+    else:                                                 # those an edit can touch
+        touched = touched_entries(previous, inputs, kinds, cache.parsed, parsed, dossier)
+        indexes = index_signatures(dossier) if touched is None else \
+            index_signatures(dossier, previous.indexes, touched)  # (all: 0.07 s at 10k)
     changed = changed_keys(previous, inputs, kinds, indexes)
     same = same_records(previous, kinds, changed)         # (a prose edit is one)
     fragments = spans = None                              # pieces: none kept (--no-cache)

@@ -57,6 +57,13 @@ EDITS = {
         r / "content/events/2025-11-police-at-the-embassy.md"),
     "source deleted": lambda r: (_drop_rpp(r)),
     "profile deleted that others referenced": lambda r: (_drop_noblecilla(r)),
+    "participant removed": lambda r: replace_in(r / EV, "  - {ref: fernando-rospigliosi, role: spokesperson}\n", ""),
+    "quote's speaker changed": lambda r: replace_in(r / EV, "speaker: fernando-rospigliosi", "speaker: peru-congress"),
+    "cited source swapped": lambda r: replace_in(r / EV, "  - source: ap\n", "  - source: rpp\n"),
+    "wikilink removed": lambda r: replace_in(r / EV, "Mexican President\n[[claudia-sheinbaum]]", "Mexican President\nClaudia Sheinbaum"),
+    "related event dropped": lambda r: replace_in(r / EV, ", 2024-sheinbaum-takes-office]", "]"),
+    "organization's parent changed": lambda r: replace_in(
+        r / "content/organizations/mexico-embassy-lima.yaml", "parent: mexico-foreign-ministry", "parent: mexico-government"),
 }
 
 
@@ -83,12 +90,51 @@ def clean_build(root: Path, out: Path) -> dict:
     return snapshot(out)
 
 
+def checked_index_signatures(monkeypatch) -> list:
+    """Have the pipeline's index signatures, where an edit takes only the entries it can
+    have touched (incremental.touched_entries), checked against all of them taken anew;
+    returns the list of the touched sets seen."""
+    from dossier import deps, pipeline
+    seen = []
+
+    def checked(dossier, kept=None, touched=frozenset()):
+        made = deps.index_signatures(dossier, kept, touched)
+        if kept is not None:
+            seen.append(touched)
+            assert made == deps.index_signatures(dossier)
+        return made
+    monkeypatch.setattr(pipeline, "index_signatures", checked)
+    return seen
+
+
 @pytest.mark.parametrize("edit", sorted(EDITS))
-def test_incremental_equals_clean(real, tmp_path, edit):
+def test_incremental_equals_clean(real, tmp_path, edit, monkeypatch):
     assert build(real).code == 0
+    checked_index_signatures(monkeypatch)
     EDITS[edit](real)
     result = build(real)
     assert result.code == 0, result.err
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+
+
+def test_an_edit_takes_the_index_entries_of_what_its_records_name_before_and_after(
+        real, tmp_path, monkeypatch):
+    """An edited record can change the index entries of the slugs it names, before and
+    after, and of the events that list it as related (a relation goes both ways): here
+    one event lists two others, and the one that lists nothing moves past the other;
+    only those entries are taken again, and they are what taking every entry gives."""
+    protests = real / "content/events/2022-12-deadly-protests.md"
+    replace_in(protests, "related: [2022-12-castillo-tries-to-dissolve-congress]",
+               "related: [2022-12-castillo-tries-to-dissolve-congress, 2022-12-boluarte-succeeds-castillo]")
+    assert build(real).code == 0
+    seen = checked_index_signatures(monkeypatch)
+    replace_in(real / "content/events/2022-12-boluarte-succeeds-castillo.md", "date: 2022-12",
+               "date: 2023-01")
+    assert build(real).code == 0
+    (touched,) = seen
+    assert {"2022-12-deadly-protests", "2022-12-castillo-tries-to-dissolve-congress",
+            "dina-boluarte", "2022-12-boluarte-succeeds-castillo"} <= touched
+    assert len(touched) < 12
     assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
 
 
@@ -884,7 +930,7 @@ def test_only_an_edit_that_keeps_the_pages_plans_only_those_to_render(real, monk
     taken, planned = [], []
     original, all_records = pipeline.index_signatures, pipeline.record_pages
     monkeypatch.setattr(pipeline, "index_signatures",
-                        lambda dossier: taken.append(1) or original(dossier))
+                        lambda dossier, *kept: taken.append(1) or original(dossier, *kept))
     monkeypatch.setattr(pipeline, "record_pages",
                         lambda dossier: planned.append(1) or all_records(dossier))
     EDITS[edit](real)
