@@ -135,10 +135,12 @@ _UNREADABLE = (OSError, EOFError, pickle.UnpicklingError, AttributeError, Import
 
 def _load(path: Path, kind: type, marshalled: bool = False):
     """The pickled (or marshalled) object at ``path`` if it is a ``kind``; None if
-    missing or corrupt."""
+    missing or corrupt. A marshalled file is read whole, then decoded: marshal.load
+    reads a file object by object (434 Markdown shards, a 10k profile edit's: 0.08 s,
+    against 0.018 s read whole)."""
     try:
         with open(path, "rb") as handle:
-            found = marshal.load(handle) if marshalled else pickle.load(handle)
+            found = marshal.loads(handle.read()) if marshalled else pickle.load(handle)
     except _UNREADABLE:
         return None
     return found if isinstance(found, kind) else None
@@ -392,7 +394,8 @@ def _span_changes(old: dict, new: dict) -> tuple[dict, dict, tuple]:
         was = get(key)
         if was is value:
             continue
-        if was is not None and was[1:] == value[1:]:
+        if was is not None and was[1] == value[1] and was[3] == value[3] and \
+                was[2] == value[2]:                 # (no slices: 17,000 at 10k)
             if was[0] != value[0]:
                 moved[key] = value[0]
         else:
