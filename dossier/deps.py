@@ -257,7 +257,7 @@ def index_signatures(dossier: Dossier, kept: dict[str, bytes] | None = None,
 
     With ``kept`` (the previous build's), only the entries of the slugs ``touched`` are
     taken again, in every index (incremental.touched_entries: the entries an edit can
-    have changed), and the others kept: 0.07 s -> 0.001 s for one event at 10,000."""
+    have changed), and the others kept: a 10k date edit's took 0.079 s, now 0.002 s."""
     if kept is None:
         signatures = {}
         for name in INDEXES:

@@ -5,6 +5,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from conftest import REPO, build, run_cli, snapshot
 
@@ -1092,3 +1094,107 @@ def test_a_pages_signature_names_its_records_as_a_generic_lookup_would(real):
             (k, generic(v)) for k, v in spec.context.items())) if spec.context else ()))
         assert signature(spec) == expected, spec.url
 
+
+
+def test_the_code_digest_is_the_code_this_process_loaded(tmp_path, monkeypatch):
+    """cache.code_digest reads the package's modules once per process: a module edited
+    afterwards (while serve runs) is not the code that runs, and does not label the cache
+    it writes."""
+    from dossier import cache as cache_
+    (tmp_path / "a.py").write_text("A = 1\n")
+    monkeypatch.setattr(cache_, "_CODE", tmp_path)
+    cache_.code_digest.cache_clear()
+    try:
+        first = cache_.code_digest()
+        (tmp_path / "a.py").write_text("A = 2\n")
+        assert cache_.code_digest() == first
+        cache_.code_digest.cache_clear()
+        assert cache_.code_digest() != first
+    finally:
+        cache_.code_digest.cache_clear()
+
+
+def _front_matter(path: Path) -> tuple[dict, str]:
+    import yaml
+    text = path.read_text("utf-8")
+    _, head, body = text.split("---\n", 2)
+    return yaml.safe_load(head), body
+
+
+def _write_front_matter(path: Path, data: dict, body: str) -> None:
+    import yaml
+    head = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
+    path.write_text(f"---\n{head}---\n{body}", "utf-8")
+
+
+def _random_record_edit(root: Path, draw) -> None:
+    """One edit of an event's front matter or body that keeps the dossier valid: who
+    takes part, its date, its related events, a cited source, a quote's speaker, its
+    title, or a [[link]] in its body."""
+    from hypothesis import strategies as st
+    events = sorted((root / "content/events").glob("*.md"))
+    people = sorted(p.stem for p in (root / "content/people").glob("*.yaml"))
+    orgs = sorted(p.stem for p in (root / "content/organizations").glob("*.yaml"))
+    sources = sorted(p.stem for p in (root / "content/sources").glob("*.yaml"))
+    path = draw(st.sampled_from(events))
+    data, body = _front_matter(path)
+    kind = draw(st.sampled_from(["participant+", "participant-", "date", "related+",
+                                 "related-", "source", "speaker", "title", "link"]))
+    participants = data.setdefault("participants", [])
+    named = {p["ref"] if isinstance(p, dict) else p for p in participants}
+    if kind == "participant+":
+        free = [s for s in people + orgs if s not in named]
+        participants.append({"ref": draw(st.sampled_from(free)),
+                             "role": draw(st.sampled_from(["actor", "target", "mentioned"]))})
+    elif kind == "participant-" and len(participants) > 1:
+        participants.pop(draw(st.integers(0, len(participants) - 1)))
+    elif kind == "date":
+        data["date"] = f"{draw(st.integers(2021, 2026))}-{draw(st.integers(1, 12)):02d}-" \
+                       f"{draw(st.integers(1, 28)):02d}"
+    elif kind == "related+":
+        related = data.setdefault("related", [])
+        free = [e.stem for e in events if e != path and e.stem not in related]
+        related.append(draw(st.sampled_from(free)))
+    elif kind == "related-" and data.get("related"):
+        data["related"].pop(draw(st.integers(0, len(data["related"]) - 1)))
+        if not data["related"]:
+            del data["related"]
+    elif kind == "source" and data.get("sources"):
+        first = data["sources"][0]
+        new = draw(st.sampled_from(sources))
+        if isinstance(first, dict):
+            first["source"] = new
+        else:
+            data["sources"][0] = new
+        cited = [s["source"] if isinstance(s, dict) else s for s in data["sources"]]
+        if len(set(cited)) < len(cited):                  # no source cited twice
+            return
+    elif kind == "speaker" and data.get("quotes"):
+        data["quotes"][0]["speaker"] = draw(st.sampled_from(people + orgs))
+    elif kind == "title":
+        data["title"] = f"{data['title']} (edited)"
+    elif kind == "link":
+        body = f"{body}\nSee [[{draw(st.sampled_from(people + orgs + sources))}]].\n"
+    _write_front_matter(path, data, body)
+
+
+@settings(max_examples=10, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_random_record_edits_take_the_index_entries_they_change(real, tmp_path, data,
+                                                                 monkeypatch):
+    """Three random edits in a row of what events name (people, dates, related events,
+    sources, speakers, titles, links): each build takes again only the index entries
+    its edit can have changed (incremental.touched_entries), and they are exactly what
+    taking every entry gives; the site after them is a clean build's."""
+    root = tmp_path / f"r{len(list(tmp_path.iterdir()))}"
+    shutil.copytree(real, root)
+    assert build(root).code == 0
+    with monkeypatch.context() as patched:
+        seen = checked_index_signatures(patched)
+        for _ in range(3):
+            _random_record_edit(root, data.draw)
+            result = build(root)
+            assert result.code == 0, result.err
+    assert seen                                           # the incremental path was taken
+    assert snapshot(root / "site") == clean_build(root, root / "clean")
