@@ -9,7 +9,8 @@ profile's name), serve latency, peak memory, and the Python floor measured the s
 Whole-process wall times, median of --runs runs (cold builds: after one warm-up), on
 corpora from benchmarks/generate.py (kept in benchmarks/.work/). Peak memory is the
 largest maximum resident set size of any build process (or its workers) measured.
-Results are printed as a Markdown table and written to benchmarks/results.json.
+Results are printed as a Markdown table (each median with the runs' range) and written to
+benchmarks/results.json (the medians, and every run's value under "each").
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ def build_cmd(root: Path, *extra: str) -> list[str]:
 
 def median(values: list[float]) -> float:
     return round(statistics.median(values), 3)
+
+
+def measured(result: dict, key: str, values: list[float]) -> None:
+    """Keep the median of ``values`` under ``key``, and every value under ``each`` (this
+    machine's speed moves by a fifth within minutes: the spread tells a slow stretch)."""
+    result[key] = median(values)
+    result.setdefault("each", {})[key] = [round(value, 3) for value in values]
 
 
 def middle_event(root: Path) -> Path:
@@ -217,7 +225,7 @@ def bench(n: int, runs: int) -> dict:
         shutil.rmtree(leftover, ignore_errors=True)
     result: dict = {"events": n}
     cold = [timed(build_cmd(root, "--no-cache")) for _ in range(runs + 1)][1:]
-    result["cold_build_s"] = median([c[0] for c in cold])
+    measured(result, "cold_build_s", [c[0] for c in cold])
     result["cold_peak_mb"] = round(max(c[1] for c in cold))
     if hasattr(os, "posix_fadvise"):                # the first build of the day: the
         dropped = []                                # dossier's files, the site it replaces
@@ -225,37 +233,37 @@ def bench(n: int, runs: int) -> dict:
             drop_pages(root, *(REPO / part for part in (".dossier-cache", "dossier",
                                                          "templates", "assets")))
             dropped.append(timed(build_cmd(root, "--no-cache")))
-        result["cold_dropped_s"] = median([c[0] for c in dropped])
+        measured(result, "cold_dropped_s", [c[0] for c in dropped])
     one = [timed(build_cmd(root, "--no-cache", "--jobs", "1")) for _ in range(runs)]
-    result["cold_build_one_core_s"] = median([c[0] for c in one])
+    measured(result, "cold_build_one_core_s", [c[0] for c in one])
     first = []
     for _ in range(runs):                       # a first build: fills the cache
         shutil.rmtree(root / ".dossier-cache", ignore_errors=True)
         first.append(timed(build_cmd(root)))
-    result["first_build_s"] = median([c[0] for c in first])
+    measured(result, "first_build_s", [c[0] for c in first])
     noop = [timed(build_cmd(root)) for _ in range(runs)]
-    result["noop_rebuild_s"] = median([c[0] for c in noop])
+    measured(result, "noop_rebuild_s", [c[0] for c in noop])
     edits = []
     for i in range(runs):
         touch_event(root, i)
         edits.append(timed(build_cmd(root)))
-    result["edit_event_rebuild_s"] = median([c[0] for c in edits])
+    measured(result, "edit_event_rebuild_s", [c[0] for c in edits])
     for key, edit in (("edit_title_rebuild_s", retitle_event), ("edit_date_rebuild_s", redate_event)):
         times = []
         for i in range(runs):
             edit(root, i)
             times.append(timed(build_cmd(root)))
-        result[key] = median([c[0] for c in times])
+        measured(result, key, [c[0] for c in times])
         edits += times
     profiles = []
     for i in range(runs):
         touch_profile(root, i)
         profiles.append(timed(build_cmd(root)))
-    result["edit_profile_rebuild_s"] = median([c[0] for c in profiles])
+    measured(result, "edit_profile_rebuild_s", [c[0] for c in profiles])
     result["peak_mb"] = round(max(c[1] for c in cold + one + first + noop + edits + profiles))
     page_times, all_times = serve_latency(root, runs)
-    result["serve_save_to_page_s"] = median(page_times)
-    result["serve_save_to_all_written_s"] = median(all_times)
+    measured(result, "serve_save_to_page_s", page_times)
+    measured(result, "serve_save_to_all_written_s", all_times)
     result["floor_s"] = floor(root, runs)
     return result
 
@@ -284,10 +292,19 @@ def main() -> None:
     print(header)
     print("|---" * (len(results["sizes"]) + 1) + "|")
     for label, key in rows:
-        print(f"| {label} | " + " | ".join(str(r.get(key, "n/a")) for r in results["sizes"])
-              + " |")
+        print(f"| {label} | " + " | ".join(_shown(r, key) for r in results["sizes"]) + " |")
     print("| Python floor (read+YAML+Markdown+Jinja+write) | "
           + " | ".join(str(r["floor_s"]["total"]) for r in results["sizes"]) + " |")
+
+
+def _shown(result: dict, key: str) -> str:
+    """A row's cell: the median, and the runs' range when there were several."""
+    each = result.get("each", {}).get(key)
+    if key not in result:
+        return "n/a"
+    if not each or len(each) < 2:
+        return str(result[key])
+    return f"{result[key]} ({min(each)}–{max(each)})"
 
 
 if __name__ == "__main__":
