@@ -326,6 +326,9 @@ class Here:
             by_slug = {event.slug: event for event in events}   # what the charts draw
             charts = [(caption, Markup(charts_.retitled(svg, by_slug)))
                       for caption, svg in hit[0]]
+        elif (svgs := self.dossier.drawn.get("timeline-svg", {}).get(self.base)) is not None:
+            self.deps.update([rec(event.slug) for event in events])  # as draw_timeline's refs
+            charts = [(caption, Markup(svg)) for (caption, _), svg in zip(drawn[1], svgs)]
         else:
             if drawn is None:                          # laid out once for every page
                 drawn = self.dossier.drawn["timeline"] = (
@@ -487,9 +490,26 @@ def layouts_ahead(content: Content, memo: dict) -> tuple | None:
     hit = memo.get(timeline_memo_key(""))                # the timeline page's folder
     if hit is not None and hit[1][0] == key:
         return None
+    layouts = timeline_layouts(content.site.tracks, list(events))
     return (key, repr(content.site.tracks), tuple([event.slug for event in events]),
-            [(caption, layout and layout.plain())
-             for caption, layout in timeline_layouts(content.site.tracks, list(events))])
+            [(caption, layout and layout.plain()) for caption, layout in layouts],
+            {base: [str(charts_.draw_timeline(_Refs(href), layout)) for _, layout in layouts]
+             for base, href in _EVENT_HREFS.items()})
+
+
+class _Refs:
+    """What draw_timeline asks of a page (``ref``), for the charts drawn ahead."""
+
+    def __init__(self, ref):
+        self.ref = ref
+
+
+_EVENT_HREFS = {
+    "": lambda slug: relative(TIMELINE, page_url("event", slug)),   # Here.ref at the root
+    "#single": lambda slug: f"#event-{slug}",                          # SingleHere.ref
+}
+"""How the pages that show the timeline charts (the timeline, the single-file edition:
+Here.base) link to an event, for the charts drawn ahead (``layouts_ahead``)."""
 
 
 def take_layouts(dossier: Dossier, made: tuple | None) -> None:
@@ -499,7 +519,7 @@ def take_layouts(dossier: Dossier, made: tuple | None) -> None:
     the layouts were made of them."""
     if made is None or "timeline" in dossier.drawn:
         return
-    key, tracks, slugs, layouts = made
+    key, tracks, slugs, layouts, svgs = made
     if tracks != repr(dossier.site.tracks) or \
             list(slugs) != [event.slug for event in dossier.events]:
         return
@@ -507,6 +527,7 @@ def take_layouts(dossier: Dossier, made: tuple | None) -> None:
     dossier.drawn["timeline"] = (key, [
         (caption, plain and charts_.TimelineLayout.from_plain(plain, entities))
         for caption, plain in layouts])
+    dossier.drawn["timeline-svg"] = svgs
 
 
 def portable(memo: dict, names: Names, text: str, inline: bool,

@@ -451,8 +451,10 @@ def test_the_timeline_charts_are_laid_out_once_ahead_and_only_drawn_by_the_pages
     On two cores a clean build's ahead worker lays them out while the parent links; so
     does, from LAYOUTS_AHEAD_MIN events, a worker forked for an edit that moves an event
     (pages.layouts_ahead): the pages, on either process, only draw them. An edit that
-    moves nothing lays nothing out; one core lays them out itself, once. Each site is a
-    clean build's."""
+    moves nothing lays nothing out; one core lays them out itself, once. The worker that
+    lays them out also draws them for both pages that show them (the timeline and the
+    single-file edition), so neither render process draws any. Each site is a clean
+    build's."""
     import os
     from generate import generate
     from dossier import charts, pipeline
@@ -466,10 +468,23 @@ def test_the_timeline_charts_are_laid_out_once_ahead_and_only_drawn_by_the_pages
             out.write(f"{os.getpid()}\n")
         return real_layout(*args)
     monkeypatch.setattr(charts, "timeline_layout", logged)
+    draws = tmp_path / "drawn.log"
+    real_draw = charts.draw_timeline
+
+    def drawing(*args):
+        with open(draws, "a", encoding="utf-8") as out:
+            out.write(f"{os.getpid()}\n")
+        return real_draw(*args)
+    monkeypatch.setattr(charts, "draw_timeline", drawing)
 
     def laid_out() -> list[str]:
         found = log.read_text("utf-8").split() if log.exists() else []
         log.unlink(missing_ok=True)
+        return found
+
+    def drawn() -> list[str]:
+        found = draws.read_text("utf-8").split() if draws.exists() else []
+        draws.unlink(missing_ok=True)
         return found
 
     def same_as_clean(name: str) -> bool:
@@ -481,9 +496,11 @@ def test_the_timeline_charts_are_laid_out_once_ahead_and_only_drawn_by_the_pages
                    "--jobs", "1").code == 0
     one = laid_out()
     assert one and set(one) == {str(os.getpid())}           # once, for both pages
+    assert drawn() == [str(os.getpid())] * 2 * len(one)     # by each page
     assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
     made = laid_out()
     assert len(made) == len(one) and str(os.getpid()) not in made and len(set(made)) == 1
+    assert drawn() == made * 2                              # ahead, for both pages
     assert snapshot(tmp_path / "one") == snapshot(tmp_path / "site")
     event = sorted((tmp_path / "content/events").glob("*.md"))[100]
     text = event.read_text("utf-8")
@@ -491,7 +508,9 @@ def test_the_timeline_charts_are_laid_out_once_ahead_and_only_drawn_by_the_pages
     assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
     moved = laid_out()
     assert len(moved) == len(one) and str(os.getpid()) not in moved and len(set(moved)) == 1
+    assert drawn() == moved * 2
     assert same_as_clean("clean-moved")
+    drawn()
     event.write_text(event.read_text("utf-8").replace("\n---\n", "\n---\nA new line.\n\n", 1),
                      "utf-8")
     assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
