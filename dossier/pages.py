@@ -428,7 +428,7 @@ class SingleHere(Here):
         self.deps.add(rec(slug))
         href = self.hrefs.get(slug)
         if href is None:
-            href = self.hrefs[slug] = f"#{self.dossier.kind(slug)}-{slug}"
+            href = self.hrefs[slug] = single_anchor(self.dossier.kind(slug), slug)
         return href
 
     def quote(self, quote: Quote) -> str:
@@ -497,6 +497,11 @@ def layouts_ahead(content: Content, memo: dict) -> tuple | None:
              for base, href in _EVENT_HREFS.items()})
 
 
+def single_anchor(kind: str, slug: str) -> str:
+    """Where a record is in the single-file edition (SingleHere.ref)."""
+    return f"#{kind}-{slug}"
+
+
 class _Refs:
     """What draw_timeline asks of a page (``ref``), for the charts drawn ahead."""
 
@@ -506,7 +511,7 @@ class _Refs:
 
 _EVENT_HREFS = {
     "": lambda slug: relative(TIMELINE, page_url("event", slug)),   # Here.ref at the root
-    "#single": lambda slug: f"#event-{slug}",                          # SingleHere.ref
+    "#single": lambda slug: single_anchor("event", slug),               # SingleHere.ref
 }
 """How the pages that show the timeline charts (the timeline, the single-file edition:
 Here.base) link to an event, for the charts drawn ahead (``layouts_ahead``)."""
