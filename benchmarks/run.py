@@ -10,7 +10,8 @@ Whole-process wall times, median of --runs runs (cold builds: after one warm-up)
 corpora from benchmarks/generate.py (kept in benchmarks/.work/). Peak memory is the
 largest maximum resident set size of any build process (or its workers) measured.
 Results are printed as a Markdown table (each median with the runs' range) and written to
-benchmarks/results.json (the medians, and every run's value under "each").
+benchmarks/results.json (the medians, every run's value under "each", and each build's
+peak under "each_peak_mb").
 """
 
 from __future__ import annotations
@@ -59,11 +60,17 @@ def median(values: list[float]) -> float:
     return round(statistics.median(values), 3)
 
 
-def measured(result: dict, key: str, values: list[float]) -> None:
+def measured(result: dict, key: str, values: list) -> None:
     """Keep the median of ``values`` under ``key``, and every value under ``each`` (this
-    machine's speed moves by a fifth within minutes: the spread tells a slow stretch)."""
-    result[key] = median(values)
-    result.setdefault("each", {})[key] = [round(value, 3) for value in values]
+    machine's speed moves by a fifth within minutes: the spread tells a slow stretch).
+    Values may be ``timed``'s (seconds, peak MB): each run's peak goes under
+    ``each_peak_mb``, to tell which build made the peak."""
+    seconds = [value[0] if isinstance(value, tuple) else value for value in values]
+    result[key] = median(seconds)
+    result.setdefault("each", {})[key] = [round(value, 3) for value in seconds]
+    peaks = [round(value[1]) for value in values if isinstance(value, tuple)]
+    if peaks:
+        result.setdefault("each_peak_mb", {})[key] = peaks
 
 
 def middle_event(root: Path) -> Path:
@@ -225,7 +232,7 @@ def bench(n: int, runs: int) -> dict:
         shutil.rmtree(leftover, ignore_errors=True)
     result: dict = {"events": n}
     cold = [timed(build_cmd(root, "--no-cache")) for _ in range(runs + 1)][1:]
-    measured(result, "cold_build_s", [c[0] for c in cold])
+    measured(result, "cold_build_s", cold)
     result["cold_peak_mb"] = round(max(c[1] for c in cold))
     if hasattr(os, "posix_fadvise"):                # the first build of the day: the
         dropped = []                                # dossier's files, the site it replaces
@@ -233,33 +240,33 @@ def bench(n: int, runs: int) -> dict:
             drop_pages(root, *(REPO / part for part in (".dossier-cache", "dossier",
                                                          "templates", "assets")))
             dropped.append(timed(build_cmd(root, "--no-cache")))
-        measured(result, "cold_dropped_s", [c[0] for c in dropped])
+        measured(result, "cold_dropped_s", dropped)
     one = [timed(build_cmd(root, "--no-cache", "--jobs", "1")) for _ in range(runs)]
-    measured(result, "cold_build_one_core_s", [c[0] for c in one])
+    measured(result, "cold_build_one_core_s", one)
     first = []
     for _ in range(runs):                       # a first build: fills the cache
         shutil.rmtree(root / ".dossier-cache", ignore_errors=True)
         first.append(timed(build_cmd(root)))
-    measured(result, "first_build_s", [c[0] for c in first])
+    measured(result, "first_build_s", first)
     noop = [timed(build_cmd(root)) for _ in range(runs)]
-    measured(result, "noop_rebuild_s", [c[0] for c in noop])
+    measured(result, "noop_rebuild_s", noop)
     edits = []
     for i in range(runs):
         touch_event(root, i)
         edits.append(timed(build_cmd(root)))
-    measured(result, "edit_event_rebuild_s", [c[0] for c in edits])
+    measured(result, "edit_event_rebuild_s", edits)
     for key, edit in (("edit_title_rebuild_s", retitle_event), ("edit_date_rebuild_s", redate_event)):
         times = []
         for i in range(runs):
             edit(root, i)
             times.append(timed(build_cmd(root)))
-        measured(result, key, [c[0] for c in times])
+        measured(result, key, times)
         edits += times
     profiles = []
     for i in range(runs):
         touch_profile(root, i)
         profiles.append(timed(build_cmd(root)))
-    measured(result, "edit_profile_rebuild_s", [c[0] for c in profiles])
+    measured(result, "edit_profile_rebuild_s", profiles)
     result["peak_mb"] = round(max(c[1] for c in cold + one + first + noop + edits + profiles))
     page_times, all_times = serve_latency(root, runs)
     measured(result, "serve_save_to_page_s", page_times)
