@@ -19,7 +19,7 @@ from .cache import (Cache, Stamp, code_digest, load_cache, load_stamp, memo_size
                     save_stamp, template_cache)
 from .deps import index_signatures
 from .errors import ContentErrors, ContentProblem
-from .incremental import (EVERYTHING, State, bodies_only, changed_keys, digest, input_digests,
+from .incremental import (EVERYTHING, State, changed_keys, digest, input_digests,
                           new_neighbours, next_state, same_records, stale_pages, stale_urls,
                           touched_entries, valid_fragments)
 from .link import Dossier, link, names_of
@@ -172,15 +172,11 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
     record_digests = _record_digests(loaded)
     inputs, kinds = input_digests(dossier, record_digests, templates, cache.code)
     inputs["site"] = digest(f"{inputs['site']} {dossier.site.site_url}".encode())
-    inputs["stylesheet"] = digest(stylesheet)             # context (see bodies_only)
     kept_state = use_cache or kept                        # someone reads the next state
     parsed = {record.digest: record for record in outcomes}
     previous = _usable_state(cache, project)
-    prose = kept_state and bodies_only(previous, inputs, kinds, cache.parsed, parsed)
     if not kept_state:
         indexes = {}
-    elif prose:                                           # prose edited: no index entry
-        indexes = previous.indexes                        # nor page context changed
     else:                                                 # those an edit can touch
         touched = touched_entries(previous, inputs, kinds, cache.parsed, parsed, dossier)
         indexes = index_signatures(dossier) if touched is None else \
