@@ -14,7 +14,7 @@ import unicodedata
 
 from .deps import pieces
 from .link import Dossier
-from .pages import plain, role_label
+from .pages import plain, plain_words, role_label
 from .structured import safe_json
 from .urls import Url, page_url, quote_url
 
@@ -77,7 +77,7 @@ def _organization(dossier, o) -> list[str]:
 
 
 def _event(dossier, e) -> list[str]:
-    summary, body = plain(dossier, e.summary), plain(dossier, e.body, keep=False)
+    summary, body = plain(dossier, e.summary), plain_words(dossier, e.body)
     return ["event", e.title, page_url("event", e.slug), e.when.human(), _snippet(summary),
             fold(e.title), _words(summary, body, " ".join(e.tags))]
 

@@ -510,12 +510,14 @@ def test_links_are_made_once_per_folder_and_each_dossier_has_its_own(real):
 def test_plain_text_is_kept_per_dossier_and_records_the_same_reads(real):
     """pages.plain keeps what it made by text (Dossier.plains): asked again, through a
     tracked dossier, it records the very keys it recorded the first time (a link with
-    no label of its own is looked up; one with a label is not)."""
+    no label of its own is looked up; one with a label is not). pages.plain_words (an
+    event's body, for the search index) makes the same text with its own whitespace,
+    records the same reads, and keeps nothing."""
     from dataclasses import replace
     from pathlib import Path
     from dossier import pipeline
     from dossier.deps import TrackedDossier
-    from dossier.pages import plain
+    from dossier.pages import plain, plain_words
     from dossier.project import Project
     dossier, _, _, _ = pipeline.compile_dossier(Project.at(Path(real), jobs=1))
     person, event = dossier.people[0], dossier.events[0]
@@ -531,8 +533,12 @@ def test_plain_text_is_kept_per_dossier_and_records_the_same_reads(real):
     assert reads[0] == reads[1] == {f"rec:{person.slug}", "rec:nobody-at-all"}
     assert plain(dossier, text) == expected and text in dossier.plains
     deps = set()
-    assert plain(TrackedDossier(dossier, deps), "no links", keep=False) == "no links"
-    assert "no links" not in dossier.plains and deps == set()
+    assert plain(TrackedDossier(dossier, deps), "no links") == "no links" and deps == set()
+    body = text.replace(" and ", "\n\n  and\t")       # a body for the search index:
+    deps = set()                                        # its own whitespace, not kept
+    words = plain_words(TrackedDossier(dossier, deps), body)
+    assert words.split() == expected.split() and "\n\n  and\t" in words
+    assert body not in dossier.plains and deps == reads[0]
     assert replace(dossier, site=dossier.site).plains == {}
 
 
