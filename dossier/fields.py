@@ -7,6 +7,7 @@ ContentProblem instead of raising, and remembers which keys were read so that
 
 from __future__ import annotations
 
+from sys import intern
 from typing import Iterator
 
 from .dates import QUALIFIERS, DateFormatError, PartialDate, When, parse_date
@@ -132,7 +133,7 @@ class Fields:
                 self.path, line, field,
                 f"must be a slug like 'betssy-chavez' (got {describe(value)})"))
             return None
-        return Ref(Slug(value.strip()), field, line)
+        return Ref(Slug(intern(value.strip())), intern(field), line)
 
     def ref(self, key: str, required: bool = False) -> Ref | None:
         value = self.raw(key, required)

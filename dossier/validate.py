@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import replace
+from sys import intern
 
 from .dates import PartialDate, When
 from .errors import ContentProblem
@@ -252,7 +253,7 @@ def validate_quote(q: Fields, record: Record, index: int, language: str) -> Quot
         lang=q.text("lang") or language, said=said, source=source, via=q.refs("via"),
         occasion=q.text("occasion"), context=q.text("context"), translation=translation,
         responds_to=q.ref("responds_to"), path=record.path, line=q.line("text"),
-        field=q.field("text"))
+        field=intern(q.field("text")))
     q.finish()
     if None in (speaker, text, said, source) or not (text or "").strip():
         return None

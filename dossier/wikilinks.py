@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from sys import intern
 
 from .errors import ContentProblem
 from .model import markdown_texts
@@ -38,7 +39,7 @@ def find_wikilinks(text: str) -> tuple[WikiLink, ...]:
     if "[[" not in text:
         return ()
     visible = _visible(text)
-    return tuple(WikiLink(m.group(1).strip(), (m.group(2) or "").strip() or None,
+    return tuple(WikiLink(intern(m.group(1).strip()), (m.group(2) or "").strip() or None,
                           visible.count("\n", 0, m.start()))
                  for m in WIKILINK_RE.finditer(visible))
 

@@ -56,6 +56,33 @@ def test_yaml_scalars_resolve_as_pyyaml_does_every_time():
     assert not MarkedLoader.yaml_path_resolvers       # (descend_resolver follows none)
 
 
+
+def test_short_strings_are_one_object_across_files_and_records():
+    """Keys, roles and slugs parsed from two files, and the field paths and link targets
+    validation makes of them, are the same objects (interned): pickle writes each once.
+    A long text is left as it is."""
+    import pickle
+    from dossier.validate import outcome
+    long = "a summary that is much longer than forty characters, as prose is"
+    text = ("---\ntitle: T\ndate: 2025-11-03\nsummary: " + long + " [[person-a]]\n"
+            "participants:\n  - ref: person-a\n    role: actor\nsources: [source-a]\n"
+            "quotes:\n  - {speaker: person-a, text: Hi., said: 2025-11-03, source: source-a}\n"
+            "---\n"
+            "Body with [[person-a]].\n")
+    first, second = (outcome(parse_record("event", f"content/events/e{n}.md", f"e{n}",
+                                          text), "en") for n in (1, 2))
+    one, two = first.validated[0], second.validated[0]
+    assert one.participants[0].role is two.participants[0].role == "actor"
+    assert one.participants[0].ref.slug is two.participants[0].ref.slug == "person-a"
+    assert one.participants[0].ref.field is two.participants[0].ref.field
+    assert one.sources[0].source.field is two.sources[0].source.field
+    assert one.quotes[0].field is two.quotes[0].field == "quotes[0].text"
+    assert first.validated[2][0] is second.validated[2][0] == "person-a"
+    assert one.line_of[0][0] is two.line_of[0][0] == "title"
+    assert one.summary == two.summary and one.summary is not two.summary
+    both = pickle.dumps((first, second))                # each short string written once
+    assert both.count(b"\x8c\x08person-a") == 1 and both.count(b"\x8c\x05actor") == 1
+
 def event(text: str):
     return parse_record("event", "content/events/x.md", "x", text)
 
