@@ -60,7 +60,8 @@ def test_yaml_scalars_resolve_as_pyyaml_does_every_time():
 def test_short_strings_are_one_object_across_files_and_records():
     """Keys, roles and slugs parsed from two files, and the field paths and link targets
     validation makes of them, are the same objects (interned): pickle writes each once.
-    A long text is left as it is."""
+    A long text is left as it is. Validated records share one empty mapping for the
+    parsed YAML they no longer keep."""
     import pickle
     from dossier.validate import outcome
     long = "a summary that is much longer than forty characters, as prose is"
@@ -80,8 +81,10 @@ def test_short_strings_are_one_object_across_files_and_records():
     assert first.validated[2][0] is second.validated[2][0] == "person-a"
     assert one.line_of[0][0] is two.line_of[0][0] == "title"
     assert one.summary == two.summary and one.summary is not two.summary
+    assert first.data is second.data == {}              # no YAML kept: one empty mapping
     both = pickle.dumps((first, second))                # each short string written once
     assert both.count(b"\x8c\x08person-a") == 1 and both.count(b"\x8c\x05actor") == 1
+    assert both.count(b"LineDict") == 1
 
 def event(text: str):
     return parse_record("event", "content/events/x.md", "x", text)
