@@ -61,8 +61,8 @@ def validated(record: Record, model, problems, links: tuple[str, ...] = ()) -> R
 
 _NO_DATA = LineDict()
 """The parsed YAML of every validated record: one empty mapping, which nothing changes,
-that pickle writes once per file or message (each its own: reading 12,700 records back
-took 0.207 s instead of 0.189 s at 10,000 events)."""
+that pickle writes once per file or message. With a mapping of its own each, reading back
+12,700 records (10,000 events) took 0.207 s; with this one, 0.189 s."""
 
 
 def split_front_matter(text: str) -> tuple[str, str, int] | None:

@@ -56,7 +56,6 @@ def test_yaml_scalars_resolve_as_pyyaml_does_every_time():
     assert not MarkedLoader.yaml_path_resolvers       # (descend_resolver follows none)
 
 
-
 def test_short_strings_are_one_object_across_files_and_records():
     """Keys, roles and slugs parsed from two files, and the field paths and link targets
     validation makes of them, are the same objects (interned): pickle writes each once.
@@ -85,6 +84,7 @@ def test_short_strings_are_one_object_across_files_and_records():
     both = pickle.dumps((first, second))                # each short string written once
     assert both.count(b"\x8c\x08person-a") == 1 and both.count(b"\x8c\x05actor") == 1
     assert both.count(b"LineDict") == 1
+
 
 def event(text: str):
     return parse_record("event", "content/events/x.md", "x", text)
