@@ -451,13 +451,13 @@ def test_the_timeline_charts_are_laid_out_once_ahead_and_only_drawn_by_the_pages
     On two cores a clean build's ahead worker lays them out while the parent links; so
     does, from LAYOUTS_AHEAD_MIN events, a worker forked for an edit that moves an event
     (pages.layouts_ahead): the pages, on either process, only draw them. An edit that
-    moves nothing lays nothing out; one core lays them out itself, once. The worker that
-    lays them out also draws them for both pages that show them (the timeline and the
-    single-file edition), so neither render process draws any. Each site is a clean
-    build's."""
+    moves nothing lays nothing out, and forks no worker to find that out
+    (pages.charts_ahead). One core lays them out itself, once. The worker that lays them
+    out also draws them for both pages that show them (the timeline and the single-file
+    edition), so neither render process draws any. Each site is a clean build's."""
     import os
     from generate import generate
-    from dossier import charts, pipeline
+    from dossier import charts, pipeline, render
     generate(tmp_path, 320)
     monkeypatch.setattr(pipeline, "LAYOUTS_AHEAD_MIN", 100)
     log = tmp_path / "laid-out.log"
@@ -476,6 +476,19 @@ def test_the_timeline_charts_are_laid_out_once_ahead_and_only_drawn_by_the_pages
             out.write(f"{os.getpid()}\n")
         return real_draw(*args)
     monkeypatch.setattr(charts, "draw_timeline", drawing)
+    forks = tmp_path / "ahead.log"
+    real_ahead = render._ahead
+
+    def ahead(*args):
+        with open(forks, "a", encoding="utf-8") as out:
+            out.write(f"{os.getpid()}\n")
+        return real_ahead(*args)
+    monkeypatch.setattr(render, "_ahead", ahead)
+
+    def forked() -> list[str]:
+        found = forks.read_text("utf-8").split() if forks.exists() else []
+        forks.unlink(missing_ok=True)
+        return found
 
     def laid_out() -> list[str]:
         found = log.read_text("utf-8").split() if log.exists() else []
@@ -501,6 +514,7 @@ def test_the_timeline_charts_are_laid_out_once_ahead_and_only_drawn_by_the_pages
     made = laid_out()
     assert len(made) == len(one) and str(os.getpid()) not in made and len(set(made)) == 1
     assert drawn() == made * 2                              # ahead, for both pages
+    assert forked() == made[:1]                             # (its Markdown too)
     assert snapshot(tmp_path / "one") == snapshot(tmp_path / "site")
     event = sorted((tmp_path / "content/events").glob("*.md"))[100]
     text = event.read_text("utf-8")
@@ -509,12 +523,13 @@ def test_the_timeline_charts_are_laid_out_once_ahead_and_only_drawn_by_the_pages
     moved = laid_out()
     assert len(moved) == len(one) and str(os.getpid()) not in moved and len(set(moved)) == 1
     assert drawn() == moved * 2
+    assert forked() == moved[:1]                            # the worker that laid them out
     assert same_as_clean("clean-moved")
     drawn()
     event.write_text(event.read_text("utf-8").replace("\n---\n", "\n---\nA new line.\n\n", 1),
                      "utf-8")
     assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
-    assert laid_out() == []
+    assert laid_out() == [] and forked() == []              # nothing to lay out: no worker
     assert same_as_clean("clean-body")
 
 
