@@ -460,45 +460,26 @@ def test_the_timeline_charts_are_laid_out_once_ahead_and_only_drawn_by_the_pages
     from dossier import charts, pipeline, render
     generate(tmp_path, 320)
     monkeypatch.setattr(pipeline, "LAYOUTS_AHEAD_MIN", 100)
-    log = tmp_path / "laid-out.log"
-    real_layout = charts.timeline_layout
 
-    def logged(*args):
-        with open(log, "a", encoding="utf-8") as out:           # any process appends
-            out.write(f"{os.getpid()}\n")
-        return real_layout(*args)
-    monkeypatch.setattr(charts, "timeline_layout", logged)
-    draws = tmp_path / "drawn.log"
-    real_draw = charts.draw_timeline
+    def callers(module, name: str):
+        """Log the process of each call to ``module.name`` (any process appends); the
+        reader returned gives them and empties the log."""
+        log, real = tmp_path / f"{name}.log", getattr(module, name)
 
-    def drawing(*args):
-        with open(draws, "a", encoding="utf-8") as out:
-            out.write(f"{os.getpid()}\n")
-        return real_draw(*args)
-    monkeypatch.setattr(charts, "draw_timeline", drawing)
-    forks = tmp_path / "ahead.log"
-    real_ahead = render._ahead
+        def logged(*args):
+            with open(log, "a", encoding="utf-8") as out:
+                out.write(f"{os.getpid()}\n")
+            return real(*args)
+        monkeypatch.setattr(module, name, logged)
 
-    def ahead(*args):
-        with open(forks, "a", encoding="utf-8") as out:
-            out.write(f"{os.getpid()}\n")
-        return real_ahead(*args)
-    monkeypatch.setattr(render, "_ahead", ahead)
-
-    def forked() -> list[str]:
-        found = forks.read_text("utf-8").split() if forks.exists() else []
-        forks.unlink(missing_ok=True)
-        return found
-
-    def laid_out() -> list[str]:
-        found = log.read_text("utf-8").split() if log.exists() else []
-        log.unlink(missing_ok=True)
-        return found
-
-    def drawn() -> list[str]:
-        found = draws.read_text("utf-8").split() if draws.exists() else []
-        draws.unlink(missing_ok=True)
-        return found
+        def read() -> list[str]:
+            found = log.read_text("utf-8").split() if log.exists() else []
+            log.unlink(missing_ok=True)
+            return found
+        return read
+    laid_out = callers(charts, "timeline_layout")
+    drawn = callers(charts, "draw_timeline")
+    forked = callers(render, "_ahead")                     # the ahead worker, once forked
 
     def same_as_clean(name: str) -> bool:
         clean = run_cli("--root", tmp_path, "--out", tmp_path / name, "--no-cache",
