@@ -258,17 +258,10 @@ def index_signatures(dossier: Dossier, kept: dict[str, bytes] | None = None,
     With ``kept`` (the previous build's), only the entries of the slugs ``touched`` are
     taken again, in every index (incremental.touched_entries: the entries an edit can
     have changed), and the others kept: a 10k date edit's took 0.079 s, now 0.002 s."""
-    if kept is None:
-        signatures = {}
-        for name in INDEXES:
-            shown = ENTRY_SIGNATURES[name]
-            for key, value in getattr(dossier, name).items():
-                signatures[f"idx:{name}:{key}"] = fingerprint(shown(value))
-        return signatures
-    signatures = dict(kept)
+    signatures = {} if kept is None else dict(kept)
     for name in INDEXES:
         shown, index = ENTRY_SIGNATURES[name], getattr(dossier, name)
-        for key in touched:
+        for key in index if kept is None else touched:
             value = index.get(key)
             if value is None:
                 signatures.pop(f"idx:{name}:{key}", None)     # its last record left

@@ -480,22 +480,17 @@ LAYOUTS_AHEAD_MIN = 2000
 parent links (0.075 s at 10,000 events); fewer are laid out faster than that pays."""
 
 
-def layouts_ahead(content: Content, memo: dict) -> tuple | None:
-    """The timeline charts laid out from validated content, as plain values, for
-    render.Ahead's worker while the parent links: (timeline_key, the tracks' repr, the
-    events' slugs in the timeline's order, each chart's caption and plain layout). None
-    when ``memo`` has the timeline page's charts under the same key (an edit that moved
-    no event draws none)."""
-    task = charts_ahead(content, memo)
-    return None if task is None else task()
-
-
 def charts_ahead(content: Content, memo: dict) -> Callable[[], tuple] | None:
-    """``layouts_ahead`` as a task for render.Ahead's worker, or None, found before any
-    worker is forked, when ``memo`` has the timeline page's charts under the same key:
-    an edit that moves no event (its body, a summary, a profile) then forks none. One
-    forked only to find that out made the parent's link meet copy-on-write faults
-    (33,000 more faults in a 10k body edit); finding it here takes 0.015 s."""
+    """The task that lays the timeline charts out from validated content, for
+    render.Ahead's worker while the parent links, or None when ``memo`` has the timeline
+    page's charts under the same key. The task returns plain values: (timeline_key, the
+    tracks' repr, the events' slugs in the timeline's order, each chart's caption and
+    plain layout, the charts drawn for the pages that show them).
+
+    None is found here, before any worker is forked: an edit that moves no event (its
+    body, title or summary, a profile) forks none. A worker forked only to find that out
+    made the parent's link meet copy-on-write faults (33,000 more faults in a 10k body
+    edit); finding it here takes 0.015 s."""
     events = timeline_order(content.events)
     key = timeline_key(content.site.tracks, events)
     hit = memo.get(timeline_memo_key(""))                # the timeline page's folder
@@ -529,11 +524,11 @@ _EVENT_HREFS = {
     "#single": lambda slug: single_anchor("event", slug),               # SingleHere.ref
 }
 """How the pages that show the timeline charts (the timeline, the single-file edition:
-Here.base) link to an event, for the charts drawn ahead (``layouts_ahead``)."""
+Here.base) link to an event, for the charts drawn ahead (``charts_ahead``)."""
 
 
 def take_layouts(dossier: Dossier, made: tuple | None) -> None:
-    """Give ``dossier`` the layouts ``layouts_ahead`` made, if they are its own (every
+    """Give ``dossier`` the layouts ``charts_ahead``'s task made, if they are its own (every
     page then only draws them). Its events are the validated content's, sorted the same
     way (link.timeline_order): the same tracks and the same slugs in the same order say
     the layouts were made of them."""

@@ -13,7 +13,6 @@ import gc
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from functools import partial
 
 from .cache import (Cache, Stamp, code_digest, load_cache, load_stamp, memo_size, save_cache,
                     save_stamp, template_cache)
@@ -26,8 +25,8 @@ from .link import Dossier, link, names_of
 from .load import Loaded, load_assets, load_content, load_templates
 from .model import Content
 from .outputs import SEARCH_INDEX, in_order, tasks
-from .pages import (LAYOUTS_AHEAD_MIN, PageSpec, charts_ahead, fixed_pages, layouts_ahead,
-                    markdown_texts, record_page, record_pages, record_urls, take_layouts)
+from .pages import (LAYOUTS_AHEAD_MIN, PageSpec, charts_ahead, fixed_pages, markdown_texts,
+                    record_page, record_pages, record_urls, take_layouts)
 from .prepare import prepare
 from .project import Project
 from .render import (PARALLEL_MIN, Ahead, make_environment, markdown_ahead, render_all,
@@ -303,14 +302,10 @@ def _planned(dossier: Dossier, stylesheet: str, previous: State | None, changed,
 def _ahead(ahead: Ahead, content: Content, cold: bool, memo: dict) -> None:
     """Start the work done on the other core while the content links: a clean build's
     Markdown (render.markdown_ahead) and, with it or for a large dossier, the timeline
-    charts' layouts (pages.layouts_ahead). An edit that moves no event forks nothing
-    (pages.charts_ahead finds the memo's charts still right)."""
-    if cold:
-        charts = partial(layouts_ahead, content, memo)     # (found by the worker)
-    elif len(content.events) >= LAYOUTS_AHEAD_MIN:
-        charts = charts_ahead(content, memo)
-    else:
-        charts = None
+    charts' layouts (pages.charts_ahead: none when the memo has them, as after an edit
+    that moves no event, which then forks nothing)."""
+    charts = charts_ahead(content, memo) if cold or len(content.events) >= LAYOUTS_AHEAD_MIN \
+        else None
     ahead.start(markdown_texts(content) if cold else [], names_of(content) if cold else None,
                 charts)
 

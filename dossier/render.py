@@ -637,7 +637,7 @@ class Ahead:
     def start(self, texts: list[tuple[str, bool]], names, task=None) -> None:
         """Fork the worker for ``texts`` and, first, ``task``: a function it calls, whose
         result (plain values) ``collect`` leaves in ``made`` (the timeline charts' layouts,
-        pages.layouts_ahead). With no texts, it is forked for ``task`` alone."""
+        pages.charts_ahead). With no texts, it is forked for ``task`` alone."""
         if self.texts is not None:
             return
         self.texts, self.taken = texts, _Count()

@@ -450,7 +450,7 @@ def test_the_timeline_charts_are_laid_out_once_ahead_and_only_drawn_by_the_pages
     """The timeline charts are laid out once per build, however many pages show them.
     On two cores a clean build's ahead worker lays them out while the parent links; so
     does, from LAYOUTS_AHEAD_MIN events, a worker forked for an edit that moves an event
-    (pages.layouts_ahead): the pages, on either process, only draw them. An edit that
+    (pages.charts_ahead): the pages, on either process, only draw them. An edit that
     moves nothing lays nothing out, and forks no worker to find that out
     (pages.charts_ahead). One core lays them out itself, once. The worker that lays them
     out also draws them for both pages that show them (the timeline and the single-file

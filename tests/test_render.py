@@ -260,7 +260,7 @@ def test_chart_names_and_links_escaped_together_are_each_escaped():
 
 
 def test_layouts_made_ahead_are_taken_only_by_the_dossier_they_fit(real):
-    """pages.layouts_ahead lays the timeline charts out from validated content, as plain
+    """pages.charts_ahead lays the timeline charts out from validated content, as plain
     values: a dossier in that order takes them (take_layouts) and draws exactly what it
     lays out itself; one whose events are in another order does not take them; and with
     the timeline page's charts in the memo under the same key, nothing is laid out."""
@@ -272,7 +272,7 @@ def test_layouts_made_ahead_are_taken_only_by_the_dossier_they_fit(real):
     found = []
     dossier = pipeline.compile_dossier(Project.at(Path(real), jobs=1),
                                        validated=found.append)[0]
-    made = pages.layouts_ahead(found[0], {})
+    made = pages.charts_ahead(found[0], {})()
     for url in ("timeline.html", "dossier.html"):
         taker = replace(dossier)
         pages.take_layouts(taker, made)
@@ -286,7 +286,7 @@ def test_layouts_made_ahead_are_taken_only_by_the_dossier_they_fit(real):
     assert "timeline" not in other.drawn
     memo = {}
     Here(dossier, "timeline.html", memo=memo).timeline_charts()
-    assert pages.layouts_ahead(found[0], memo) is None
+    assert pages.charts_ahead(found[0], memo) is None
 
 
 def test_a_template_error_in_a_streamed_page_leaves_the_site_and_no_temporary_file(real):
