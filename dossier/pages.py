@@ -317,7 +317,8 @@ class Here:
         self.deps.add("all:event")
         events = self.dossier.events
         drawn = self.dossier.drawn.get("timeline")     # laid out for this dossier
-        layout = drawn[0] if drawn else timeline_key(self.dossier.site.tracks, events)
+        layout = drawn[0] if drawn else self.dossier.drawn.get("timeline-key") or \
+            timeline_key(self.dossier.site.tracks, events)
         titles = fingerprint(tuple([e.title for e in events]))
         key = timeline_memo_key(self.base)
         hit = self.memo.get(key)
@@ -480,12 +481,14 @@ LAYOUTS_AHEAD_MIN = 2000
 parent links (0.075 s at 10,000 events); fewer are laid out faster than that pays."""
 
 
-def charts_ahead(content: Content, memo: dict) -> Callable[[], tuple] | None:
-    """The task that lays the timeline charts out from validated content, for
-    render.Ahead's worker while the parent links, or None when ``memo`` has the timeline
-    page's charts under the same key. The task returns plain values: (timeline_key, the
-    tracks' repr, the events' slugs in the timeline's order, each chart's caption and
-    plain layout, the charts drawn for the pages that show them).
+def charts_ahead(content: Content, memo: dict) -> tuple[bytes, Callable[[], tuple] | None]:
+    """The timeline charts' timeline_key, and the task that lays them out from validated
+    content, for render.Ahead's worker while the parent links, or None when ``memo`` has
+    the timeline page's charts under that key. The task returns plain values: (the key,
+    the tracks' repr, the events' slugs in the timeline's order, each chart's caption and
+    plain layout, the charts drawn for the pages that show them). The key goes to the
+    pages (take_layouts): both pages that show the charts took it again, 0.015-0.02 s
+    each at 10,000 events, one of them on the parent's way.
 
     None is found here, before any worker is forked: an edit that moves no event (its
     body, title or summary, a profile) forks none. A worker forked only to find that out
@@ -495,8 +498,8 @@ def charts_ahead(content: Content, memo: dict) -> Callable[[], tuple] | None:
     key = timeline_key(content.site.tracks, events)
     hit = memo.get(timeline_memo_key(""))                # the timeline page's folder
     if hit is not None and hit[1][0] == key:
-        return None
-    return partial(_laid_out, content.site.tracks, events, key)
+        return key, None
+    return key, partial(_laid_out, content.site.tracks, events, key)
 
 
 def _laid_out(tracks, events: tuple[Event, ...], key: bytes) -> tuple:
@@ -527,11 +530,14 @@ _EVENT_HREFS = {
 Here.base) link to an event, for the charts drawn ahead (``charts_ahead``)."""
 
 
-def take_layouts(dossier: Dossier, made: tuple | None) -> None:
+def take_layouts(dossier: Dossier, made: tuple | None, key: bytes | None = None) -> None:
     """Give ``dossier`` the layouts ``charts_ahead``'s task made, if they are its own (every
-    page then only draws them). Its events are the validated content's, sorted the same
-    way (link.timeline_order): the same tracks and the same slugs in the same order say
-    the layouts were made of them."""
+    page then only draws them), or else the timeline_key ``charts_ahead`` found for its
+    content (``key``: the pages compare it with the memo's). Its events are the validated
+    content's, sorted the same way (link.timeline_order): the same tracks and the same
+    slugs in the same order say the layouts were made of them."""
+    if key is not None:
+        dossier.drawn.setdefault("timeline-key", key)
     if made is None or "timeline" in dossier.drawn:
         return
     key, tracks, slugs, layouts, svgs = made

@@ -161,9 +161,10 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
                     project.jobs, template_cache(project.cache) if use_cache else None,
                     progress)
     cold = memo_size(cache) == 0                          # no Markdown made yet: some is
-    dossier, warnings, loaded, outcomes = compile_dossier(  # made ahead, while it links
+    timeline: list[bytes | None] = []                     # made ahead, while it links
+    dossier, warnings, loaded, outcomes = compile_dossier(
         project, early.known, early.site, early.stats, {**now, **early.now},
-        lambda content: _ahead(ahead, content, cold, cache.markdown),
+        lambda content: timeline.append(_ahead(ahead, content, cold, cache.markdown)),
         listed if early.entries is None else early.entries)
     dossier = with_site_url(dossier, project.site_url, warnings)
     assets = load_assets(project.assets)
@@ -199,7 +200,7 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
     env = make_environment(templates, early.templates)
     memo = cache.markdown if memo_size(cache) < 8 * len(urls) + 1000 else {}
     ready = ahead.collect(memo, dossier, progress) > 0    # a clean build's Markdown, all
-    take_layouts(dossier, ahead.made)
+    take_layouts(dossier, ahead.made, *timeline)
     staging = stage_site(project.out, project.protected(), spans) if previous is None else None
     spool = None if staging else Spool(project.out, spans)  # large files of an update
     if changed is EVERYTHING or changed:                  # data files depend on everything:
@@ -299,15 +300,17 @@ def _planned(dossier: Dossier, stylesheet: str, previous: State | None, changed,
         if url not in mine]
 
 
-def _ahead(ahead: Ahead, content: Content, cold: bool, memo: dict) -> None:
+def _ahead(ahead: Ahead, content: Content, cold: bool, memo: dict) -> bytes | None:
     """Start the work done on the other core while the content links: a clean build's
     Markdown (render.markdown_ahead) and, with it or for a large dossier, the timeline
     charts' layouts (pages.charts_ahead: none when the memo has them, as after an edit
-    that moves no event, which then forks nothing)."""
-    charts = charts_ahead(content, memo) if cold or len(content.events) >= LAYOUTS_AHEAD_MIN \
-        else None
+    that moves no event, which then forks nothing). Returns the charts' key, when it was
+    taken (for take_layouts)."""
+    key, charts = charts_ahead(content, memo) \
+        if cold or len(content.events) >= LAYOUTS_AHEAD_MIN else (None, None)
     ahead.start(markdown_texts(content) if cold else [], names_of(content) if cold else None,
                 charts)
+    return key
 
 
 def _told_unchanged(walk: Walk, stamp, project: Project) -> Callable[[], bool] | None:

@@ -259,11 +259,13 @@ def test_chart_names_and_links_escaped_together_are_each_escaped():
         assert charts._escaped(texts) == [html_escape(t, quote=True) for t in texts]
 
 
-def test_layouts_made_ahead_are_taken_only_by_the_dossier_they_fit(real):
+def test_layouts_made_ahead_are_taken_only_by_the_dossier_they_fit(real, monkeypatch):
     """pages.charts_ahead lays the timeline charts out from validated content, as plain
     values: a dossier in that order takes them (take_layouts) and draws exactly what it
     lays out itself; one whose events are in another order does not take them; and with
-    the timeline page's charts in the memo under the same key, nothing is laid out."""
+    the timeline page's charts in the memo under the same key, nothing is laid out, and
+    the key it found is the one a page takes: a dossier given it draws from the memo
+    without taking the key again."""
     from dataclasses import replace
     from pathlib import Path
     from dossier import pages, pipeline
@@ -272,7 +274,9 @@ def test_layouts_made_ahead_are_taken_only_by_the_dossier_they_fit(real):
     found = []
     dossier = pipeline.compile_dossier(Project.at(Path(real), jobs=1),
                                        validated=found.append)[0]
-    made = pages.charts_ahead(found[0], {})()
+    key, task = pages.charts_ahead(found[0], {})
+    made = task()
+    assert key == made[0] == pages.timeline_key(dossier.site.tracks, dossier.events)
     for url in ("timeline.html", "dossier.html"):
         taker = replace(dossier)
         pages.take_layouts(taker, made)
@@ -285,8 +289,13 @@ def test_layouts_made_ahead_are_taken_only_by_the_dossier_they_fit(real):
     pages.take_layouts(other, made)
     assert "timeline" not in other.drawn
     memo = {}
-    Here(dossier, "timeline.html", memo=memo).timeline_charts()
-    assert pages.charts_ahead(found[0], memo) is None
+    charts = [str(svg) for _, svg in Here(dossier, "timeline.html", memo=memo).timeline_charts()]
+    assert pages.charts_ahead(found[0], memo) == (key, None)
+    given = replace(dossier)
+    pages.take_layouts(given, None, key)
+    monkeypatch.setattr(pages, "timeline_key", None)       # not taken again
+    assert [str(svg) for _, svg in Here(given, "timeline.html", memo=memo).timeline_charts()] \
+        == charts
 
 
 def test_a_template_error_in_a_streamed_page_leaves_the_site_and_no_temporary_file(real):
