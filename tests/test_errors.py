@@ -58,6 +58,20 @@ CASES = {
     "conflict with one version": (
         EVENT, "      - text: Announced on 4 November.\n        sources: [newspaper]\n", "",
         [f"{EVENT}:20: conflicts[0].versions: a conflict needs at least two versions"]),
+    "a source where a person or organization takes part": (
+        EVENT, "ref: ruritania-government, role: actor", "ref: wire-report, role: actor",
+        [f"{EVENT}:6: participants[0].ref: 'wire-report' is a source, not a person or "
+         "organization"]),
+    "an event as a quote's speaker": (
+        EVENT, "speaker: ruritania-government", "speaker: 2022-12-coup-attempt",
+        [f"{EVENT}:12: quotes[0].speaker: '2022-12-coup-attempt' is an event, not a person "
+         "or organization"]),
+    "a person cited as a source": (
+        EVENT, "sources: [wire-report, newspaper]", "sources: [wire-report, ana-lopez]",
+        [f"{EVENT}:8: sources[1]: 'ana-lopez' is a person, not a source"]),
+    "a person as the outlet a quote came through": (
+        EVENT, "via: [newspaper]", "via: [ana-lopez]",
+        [f"{EVENT}:17: quotes[0].via[0]: 'ana-lopez' is a person, not a source"]),
     "reference to a person where an organization is needed": (
         ORG, "kind: government", "kind: government\nparent: ana-lopez",
         [f"{ORG}:3: parent: 'ana-lopez' is a person, not an organization"]),
