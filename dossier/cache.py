@@ -180,7 +180,7 @@ shard from an older save is never wrong, and an edit rewrites only the shards it
 Every record is needed by every build, so all their shards are read at once; Markdown
 shards are read when a text in them is first asked for (``LazyShards``): an edit needs
 a few dozen texts of tens of thousands."""
-SHARDS = {"parsed": 64, "markdown": 1024}
+SHARDS = {"parsed": 64, "markdown": 4096}
 MARSHALLED = {"markdown"}
 """Sharded parts written with marshal (see _dump): the Markdown memo is HTML, signatures
 and charts, all plain values; records are dataclasses, pickled."""
