@@ -137,13 +137,7 @@ class Here:
         are unchanged; each page fills in its own links and ids. Once found valid for
         this dossier (or made), it is kept with the text's link targets in
         Dossier.rendered."""
-        key = (inline, text)
-        found = self.dossier.rendered.get(key)
-        if found is None:
-            targets = link_targets(text)
-            found = self.dossier.rendered[key] = (
-                portable(self.memo, self.dossier, text, inline, targets), targets)
-        html, targets = found
+        html, targets = rendered(self.dossier, self.memo, text, inline)
         for target in targets:
             self.deps.add(rec(target))
         return safe(localize(html, doc_id, self.ref))
@@ -616,22 +610,65 @@ def macro_text(make, args: tuple) -> str:
 
 
 def markdown_texts(content: Content) -> list[tuple[str, bool]]:
-    """The Markdown texts the pages render, as (text, inline), in the order
-    render.markdown_ahead renders them before any page: events' summaries, bodies,
-    profiles' summaries (and their first paragraphs, which the who's who lists), sources'
-    descriptions, quotes' contexts, the versions and notes of events' conflicts, and the
-    site's summary. A text left out here is rendered by the first page asking for it:
-    the list saves time, its completeness is not needed for a right site."""
-    profiles = (*content.people, *content.organizations)
-    return [*((e.summary, True) for e in content.events if e.summary),
-            *((e.body, False) for e in content.events if e.body),
-            *((r.summary, False) for r in profiles if r.summary),
-            *((r.summary.split("\n\n")[0], True) for r in profiles if r.summary),
-            *((s.description, False) for s in content.sources if s.description),
-            *((q.context, True) for e in content.events for q in e.quotes if q.context),
-            *((text, True) for e in content.events for c in e.conflicts
-              for text in (*(v.text for v in c.versions), c.note) if text),
+    """The Markdown texts the pages render, as (text, inline), record by record
+    (``record_texts``), and the site's summary: what render.markdown_ahead renders before
+    any page. A text left out here is rendered by the first page asking for it: the list
+    saves time, its completeness is not needed for a right site."""
+    return [*(text for records in (content.events, content.people, content.organizations,
+                                   content.sources) for record in records
+              for text in record_texts(record)),
             *([(content.site.summary, False)] if content.site.summary else [])]
+
+
+def record_texts(record) -> list[tuple[str, bool]]:
+    """One record's Markdown texts, as (text, inline): an event's summary, body, quotes'
+    contexts and the versions and notes of its conflicts; a profile's summary and its
+    first paragraph (which the who's who lists); a source's description."""
+    if isinstance(record, Event):
+        return [*([(record.summary, True)] if record.summary else []),
+                *([(record.body, False)] if record.body else []),
+                *((q.context, True) for q in record.quotes if q.context),
+                *((text, True) for c in record.conflicts
+                  for text in (*(v.text for v in c.versions), c.note) if text)]
+    if isinstance(record, (Person, Organization)):
+        return [(record.summary, False), (record.summary.split("\n\n")[0], True)] \
+            if record.summary else []
+    if isinstance(record, Source) and record.description:
+        return [(record.description, False)]
+    return []
+
+
+def rendered(dossier: Dossier, memo: dict, text: str, inline: bool
+             ) -> tuple[str, tuple[str, ...]]:
+    """A Markdown text's portable HTML and the targets of its [[links]], for ``dossier``:
+    kept in Dossier.rendered once found valid in ``memo`` or made (``portable``)."""
+    key = (inline, text)
+    found = dossier.rendered.get(key)
+    if found is None:
+        targets = link_targets(text)
+        found = dossier.rendered[key] = (portable(memo, dossier, text, inline, targets),
+                                         targets)
+    return found
+
+
+def render_edited(dossier: Dossier, memo: dict, slugs: Iterable[str]) -> None:
+    """Find or make, before an update's pages are shared out between two processes, the
+    Markdown of the records ``slugs`` (those an edit changed) and of the records whose
+    texts link to them (their names may have changed): texts the pages to render again
+    show, in both processes (the record's page and the single-file edition, the pages
+    that list it). Each process made them itself, after importing the Markdown parser
+    (0.02 s) and reading the memo's shards it needed, again in each."""
+    entities, mentions, owners = dossier.entities, dossier.mentions_of, set()
+    for slug in slugs:
+        if slug in entities:
+            owners.add(slug)
+            owners.update(backlink.owner for backlink in mentions.get(slug, ()))
+    texts = [text for owner in sorted(owners) if owner in entities
+             for text in record_texts(entities[owner])]
+    if "" in owners and dossier.site.summary:              # the home page's own text
+        texts.append((dossier.site.summary, False))
+    for text, inline in texts:
+        rendered(dossier, memo, text, inline)
 
 
 def _when(when) -> tuple:

@@ -26,7 +26,7 @@ from .load import Loaded, load_assets, load_content, load_templates
 from .model import Content
 from .outputs import SEARCH_INDEX, in_order, tasks
 from .pages import (LAYOUTS_AHEAD_MIN, PageSpec, charts_ahead, fixed_pages, markdown_texts,
-                    record_page, record_pages, record_urls, take_layouts)
+                    record_page, record_pages, record_urls, render_edited, take_layouts)
 from .prepare import prepare
 from .project import Project
 from .render import (PARALLEL_MIN, Ahead, make_environment, markdown_ahead, render_all,
@@ -201,6 +201,9 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
     memo = cache.markdown if memo_size(cache) < 8 * len(urls) + 1000 else {}
     ready = ahead.collect(memo, dossier, progress) > 0    # a clean build's Markdown, all
     take_layouts(dossier, ahead.made, *timeline)
+    if previous is not None and changed:                  # an update: the Markdown of what
+        render_edited(dossier, memo, [key[4:] for key in changed  # changed, made once for
+                                      if key.startswith("rec:")])   # both processes
     staging = stage_site(project.out, project.protected(), spans) if previous is None else None
     spool = None if staging else Spool(project.out, spans)  # large files of an update
     if changed is EVERYTHING or changed:                  # data files depend on everything:

@@ -423,6 +423,55 @@ def test_in_an_edit_the_worker_makes_data_files_before_it_sends_what_it_rendered
     assert clean.code == 0 and snapshot(tmp_path / "clean") == snapshot(tmp_path / "site")
 
 
+def test_an_update_makes_the_markdown_it_changed_once_before_sharing_its_pages(
+        tmp_path, monkeypatch):
+    """An update on two processes finds or makes, before the fork, the Markdown of the
+    records it changed and of those whose texts link to them (pages.render_edited): each
+    text is rendered once, by the parent, though both processes show it (the record's
+    page and the single-file edition). A renamed person's name is in the texts that link
+    to the person: those are made again, once, the same way. Each site is a clean
+    build's."""
+    import os
+    from generate import generate
+    from dossier import markdown, pages
+    generate(tmp_path, 320)
+    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
+    log, real = tmp_path / "rendered.log", markdown.render_portable
+
+    def logged(text, *args):
+        with open(log, "a", encoding="utf-8") as out:
+            out.write(f"{os.getpid()} {text[:30]!r}\n")
+        return real(text, *args)
+    monkeypatch.setattr(pages, "render_portable", logged)
+
+    def rendered() -> list[str]:
+        found = log.read_text("utf-8").splitlines() if log.exists() else []
+        log.unlink(missing_ok=True)
+        return found
+
+    def same_as_clean(name: str) -> bool:
+        clean = run_cli("--root", tmp_path, "--out", tmp_path / name, "--no-cache",
+                        "--jobs", "1")
+        rendered()
+        return clean.code == 0 and snapshot(tmp_path / name) == snapshot(tmp_path / "site")
+    event = sorted((tmp_path / "content/events").glob("*.md"))[100]
+    event.write_text(event.read_text("utf-8") + "\nA paragraph added.\n", "utf-8")
+    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
+    made = rendered()
+    assert len(made) == 1 and made[0].startswith(f"{os.getpid()} ")   # the body, once
+    assert same_as_clean("clean-body")
+    person = tmp_path / "content/people/person-1.yaml"
+    person.write_text(re.sub(r"(?m)^name: .*$", "name: Renamed Person",
+                             person.read_text("utf-8"), count=1), "utf-8")
+    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
+    made = rendered()
+    linking = [p for p in (tmp_path / "content").rglob("*.*")
+               if re.search(r"\[\[person-1[]|]", p.read_text("utf-8"))]
+    assert linking and made and len(made) == len(set(made))            # each text once,
+    assert {line.split()[0] for line in made} == {str(os.getpid())}    # by the parent
+    assert same_as_clean("clean-renamed")
+
+
 def test_a_clean_build_waits_for_no_markdown_before_the_single_file_edition(tmp_path,
                                                                         monkeypatch):
     """A clean build renders its Markdown before any page (render.markdown_ahead): the
