@@ -1,11 +1,16 @@
 """What each page reads, recorded while it renders, so a rebuild re-renders only what changed.
 
 A page's dependencies are keys:
-``rec:<slug>``            the content of one record (its file);
+``rec:<slug>``            the content of one record (its file), but for an event's body;
+``body:<slug>``           an event's Markdown body;
 ``idx:<index>:<slug>``    one entry of a Dossier index (events_of, mentions_of, ...);
 ``all:<kind>``            every record of a kind (lists such as the timeline).
 Templates reach the dossier only through ``TrackedDossier`` and ``Here``, which add the
-keys of everything they hand out.
+keys of everything they hand out; a template's every read of an event's ``body``
+attribute adds its ``body:`` key (render's Jinja environment), and so does Python code's
+(``Dossier.body``). An edit of an event's body alone changes its ``body:`` key, not its
+``rec:`` key (incremental.body_edits): the pages and blocks that list the event without
+showing its body are kept (the timeline, the directories, its neighbours' pages).
 """
 
 from __future__ import annotations
@@ -40,6 +45,20 @@ rec = _Recs().__getitem__
 million of them at 10,000 events: one made anew each time had to be hashed, and interned
 by ``keys``, again; and a lookup through a Python function took a quarter of a second
 of its frames. This is the dict's own lookup (its ``__missing__`` makes a new one)."""
+
+
+class _Bodies(dict):
+    """``body:<slug>`` by slug, each made once, interned (as ``_Recs``)."""
+
+    __slots__ = ()
+
+    def __missing__(self, slug: str) -> str:
+        key = self[slug] = sys.intern(f"body:{slug}")
+        return key
+
+
+body = _Bodies().__getitem__
+"""``body(slug)``: ``body:<slug>``, the key of an event's Markdown body."""
 
 
 def keys(deps) -> tuple[str, ...]:
@@ -124,6 +143,10 @@ class TrackedDossier:
     def url(self, slug: str):
         self._deps.add(rec(slug))
         return self._dossier.url(slug)
+
+    def body(self, event) -> str:
+        self._deps.add(body(event.slug))
+        return event.body
 
     def __getattr__(self, name: str):
         value = getattr(self._dossier, name)

@@ -53,7 +53,7 @@ def _quote(dossier: Dossier, q: Quote) -> dict:
 
 def _event(dossier: Dossier, e: Event) -> dict:
     return {"slug": e.slug, "url": page_url("event", e.slug), "title": e.title,
-            "date": _date(e.when), "summary": e.summary, "body": e.body.strip(),
+            "date": _date(e.when), "summary": e.summary, "body": dossier.body(e).strip(),
             "status": e.status, "location": e.location, "track": e.track,
             "tags": list(e.tags),
             "participants": [{**_ref(dossier, p.ref.slug), "role": p.role}

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field, fields, is_dataclass, replace
 
-from .deps import fingerprint
+from .deps import body, fingerprint
 from .link import KIND_OF, Dossier, Event
 from .model import Quote, Ref
 from .pages import Later, PageSpec
@@ -77,8 +77,10 @@ def input_digests(dossier: Dossier, record_digests: dict[str, str], templates: d
 
 
 def changed_keys(old: State | None, inputs: dict[str, str], kinds: dict[str, str],
-                 indexes: dict[str, bytes]) -> set[str] | None:
-    """Dependency keys whose value differs from the previous build (None: everything)."""
+                 indexes: dict[str, bytes], bodies: set[str] = frozenset()
+                 ) -> set[str] | None:
+    """Dependency keys whose value differs from the previous build (None: everything).
+    An event of ``bodies`` (``body_edits``) changed its ``body:`` key alone."""
     if old is None or any(old.inputs.get(k) != inputs.get(k)
                           for k in ("code", "templates", "site")):
         return EVERYTHING
@@ -87,8 +89,11 @@ def changed_keys(old: State | None, inputs: dict[str, str], kinds: dict[str, str
     differing = [key for key, value in inputs.items() if old_inputs.get(key) != value]
     for key in differing + list(old_inputs.keys() - inputs.keys()):
         if key.startswith("rec:"):
-            changed.add(key)
             slug = key[4:]
+            if slug in bodies:
+                changed.add(body(slug))
+                continue
+            changed.add(key)
             changed.add(f"all:{kinds.get(slug) or old.kinds.get(slug)}")
     changed.update(key for key, value in indexes.items() if old_indexes.get(key) != value)
     changed.update(old_indexes.keys() - indexes.keys())
@@ -130,6 +135,32 @@ def touched_entries(old: State | None, inputs: dict[str, str], kinds: dict[str, 
             _named(model, touched)
         touched.update(event.slug for event in dossier.related_of.get(slug, ()))
     return touched
+
+
+def body_edits(old: State | None, inputs: dict[str, str], before: dict, after: dict
+               ) -> set[str]:
+    """The slugs of the events whose file changed in their Markdown body alone since the
+    previous build (``before``, ``after``: validated records by digest, as for
+    ``touched_entries``): their ``body:`` key changed, their ``rec:`` key did not (deps.py).
+    Anything else about them the same, to the line (``body_differs``); the [[links]] of
+    the body may differ: the index entries they make are keyed apart (``idx:``)."""
+    if old is None:
+        return set()
+    found: set[str] = set()
+    old_inputs = old.inputs
+    for key, value in inputs.items():
+        was = old_inputs.get(key)
+        if was is None or was == value or not key.startswith("rec:"):
+            continue
+        first, then = before.get(was), after.get(value)
+        if first is None or then is None or first.validated is None or \
+                then.validated is None:
+            continue
+        old_event, new_event = first.validated[0], then.validated[0]
+        if type(old_event) is Event and type(new_event) is Event and \
+                body_differs(old_event, new_event):
+            found.add(key[4:])
+    return found
 
 
 def _named(value, found: set[str]) -> None:

@@ -61,6 +61,12 @@ class Names:
     def url(self, slug: str) -> Url:
         return page_url(self.kind(slug), slug)
 
+    @staticmethod
+    def body(event: Event) -> str:
+        """An event's Markdown body: what code outside templates reads it by, so that a
+        TrackedDossier records its ``body:`` key (deps.py)."""
+        return event.body
+
 
 @dataclass(frozen=True, slots=True)
 class Named(Names):

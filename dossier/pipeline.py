@@ -18,7 +18,7 @@ from .cache import (Cache, Stamp, code_digest, load_cache, load_stamp, memo_size
                     save_stamp, template_cache)
 from .deps import index_signatures
 from .errors import ContentErrors, ContentProblem
-from .incremental import (EVERYTHING, State, changed_keys, digest, input_digests,
+from .incremental import (EVERYTHING, State, body_edits, changed_keys, digest, input_digests,
                           new_neighbours, next_state, same_records, stale_pages, stale_urls,
                           touched_entries, valid_fragments)
 from .link import Dossier, link, names_of
@@ -181,7 +181,8 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
         touched = touched_entries(previous, inputs, kinds, cache.parsed, parsed, dossier)
         indexes = index_signatures(dossier) if touched is None else \
             index_signatures(dossier, previous.indexes, touched)  # (all: 0.07 s at 10k)
-    changed = changed_keys(previous, inputs, kinds, indexes)
+    changed = changed_keys(previous, inputs, kinds, indexes,  # (a prose edit: its body's
+                           body_edits(previous, inputs, cache.parsed, parsed))  # key alone)
     same = same_records(previous, kinds, changed)         # (a prose edit is one)
     fragments = spans = None                              # pieces: none kept (--no-cache)
     dropped: set[Url] = set()                             # files that lost pieces
@@ -202,8 +203,8 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
     ready = ahead.collect(memo, dossier, progress) > 0    # a clean build's Markdown, all
     take_layouts(dossier, ahead.made, *timeline)
     if previous is not None and changed:                  # an update: the Markdown of what
-        render_edited(dossier, memo, [key[4:] for key in changed  # changed, made once for
-                                      if key.startswith("rec:")])   # both processes
+        render_edited(dossier, memo, [key.partition(":")[2] for key in changed  # changed,
+                                      if key.startswith(("rec:", "body:"))])  # made once
     staging = stage_site(project.out, project.protected(), spans) if previous is None else None
     spool = None if staging else Spool(project.out, spans)  # large files of an update
     if changed is EVERYTHING or changed:                  # data files depend on everything:

@@ -25,8 +25,9 @@ import jinja2
 
 from .errors import TemplateFailure, WriteFailed
 from .escaping import fast_escape, safe
-from .deps import TrackedDossier, keys
+from .deps import TrackedDossier, body, keys
 from .link import Dossier
+from .model import Event
 from .markdown import renderer
 from .pages import (Here, PageSpec, SingleHere, link_targets, macro_arguments, plain,
                     portable)
@@ -130,8 +131,35 @@ _MACRO_TAKES_EVAL_CONTEXT = (getattr(_Macro.__call__, "jinja_pass_arg", None)
 _PLAIN_FUNCTIONS: dict = {}
 
 
+class _Environment(jinja2.Environment):
+    """Jinja's environment, recording each read of an event's ``body`` by a template in
+    the dependency keys of the page (or block) being made: ``body:<slug>`` (deps.py). A
+    template reaches an attribute only through ``getattr`` (``x.y``) or ``getitem``
+    (``x['y']``, and the ``attribute=`` of filters); both are Jinja's own but for that."""
+
+    def getattr(self, obj, attribute: str):
+        try:
+            value = getattr(obj, attribute)
+        except AttributeError:
+            return jinja2.Environment.getattr(self, obj, attribute)
+        if attribute == "body" and type(obj) is Event:
+            _read_body(obj)
+        return value
+
+    def getitem(self, obj, argument):
+        if argument == "body" and type(obj) is Event:
+            _read_body(obj)
+        return jinja2.Environment.getitem(self, obj, argument)
+
+
+def _read_body(event: Event) -> None:
+    here = getattr(_PAGE, "here", None)
+    if here is not None:
+        here.deps.add(body(event.slug))
+
+
 def _compile(templates: dict[str, str], bytecode_cache) -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _Environment(
         loader=jinja2.FunctionLoader(lambda name: _source(templates, name)), autoescape=True,
         undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
         keep_trailing_newline=True, bytecode_cache=bytecode_cache, auto_reload=False)
@@ -318,14 +346,15 @@ def _generated(template: jinja2.Template, context: dict) -> Iterator[str]:
     counting as the page ends: rendering every page of the 10k corpus once the Markdown
     is made took 3.42 s instead of 3.55 s with the sweeps finding them. Anything else
     left in a cycle is left to ``sweep``."""
-    outer = getattr(_PAGE, "contexts", None)
+    outer, reading = getattr(_PAGE, "contexts", None), getattr(_PAGE, "here", None)
     made = _PAGE.contexts = [] if getattr(_PAGE, "emptying", True) else None
+    _PAGE.here = context.get("here")                  # whose keys an event's body read adds
     try:
         yield from template.root_render_func(template.new_context(context))
     except Exception:
         yield template.environment.handle_exception()
     finally:
-        _PAGE.contexts = outer
+        _PAGE.contexts, _PAGE.here = outer, reading
         for context in made or ():
             context.vars.clear()
 

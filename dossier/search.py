@@ -77,7 +77,7 @@ def _organization(dossier, o) -> list[str]:
 
 
 def _event(dossier, e) -> list[str]:
-    summary, body = plain(dossier, e.summary), plain_words(dossier, e.body)
+    summary, body = plain(dossier, e.summary), plain_words(dossier, dossier.body(e))
     return ["event", e.title, page_url("event", e.slug), e.when.human(), _snippet(summary),
             fold(e.title), _words(summary, body, " ".join(e.tags))]
 

@@ -141,6 +141,10 @@ def test_an_edit_takes_the_index_entries_of_what_its_records_name_before_and_aft
 
 
 def test_an_edited_event_does_not_re_render_unrelated_events(real, monkeypatch):
+    """A retitled event renders again its own page, its neighbours', those of the records
+    it is listed on (its people, the home page) and the lists, never all events; an edit
+    of its body alone renders again only what shows the body: its page and the
+    single-file edition (and the data files' blocks that hold it)."""
     from dossier import pipeline, render
     from dossier.project import Project
     project = Project.at(real, jobs=1)
@@ -155,9 +159,14 @@ def test_an_edited_event_does_not_re_render_unrelated_events(real, monkeypatch):
 
     monkeypatch.setattr(render, "render_page", spying(render.render_page, rendered))
     monkeypatch.setattr(render, "stream_page", spying(render.stream_page, streamed))
+    slug = "2025-11-06-congress-declares-sheinbaum-persona-non-grata"
     EDITS["event body"](real)
     pipeline.build(project)
-    slug = "2025-11-06-congress-declares-sheinbaum-persona-non-grata"
+    assert rendered == [f"events/{slug}.html"] and streamed == ["dossier.html"]
+    rendered.clear()
+    streamed.clear()
+    EDITS["event title"](real)
+    pipeline.build(project)
     d = first.dossier
     i = d.event_index[slug]
     neighbours = {d.events[i - 1].slug, d.events[i + 1].slug}
@@ -220,8 +229,8 @@ def test_list_pages_and_data_files_re_render_only_the_edited_records_pieces(real
         | {c.source.slug for c in event.sources} | {q.source.source.slug for q in event.quotes} \
         | {e.slug for e in first.dossier.related_of.get(slug, ())}
     with_event = {(where, part) for where, part, names in made if slug in names}
-    assert {("dossier.html", "event_section"), ("timeline.html", "timeline_item"),
-            ("dossier.json", "events"), ("assets/search-index.js", "events")} <= with_event
+    assert with_event == {("dossier.html", "event_section"), ("dossier.json", "events"),
+                          ("assets/search-index.js", "events")}   # what shows its body
     assert all(readers & set(names) for _, _, names in made), made
     kept = len(second.cache.fragments)
     assert kept > 3 * len(made)                        # the rest were copied
@@ -939,6 +948,51 @@ def test_a_template_that_filters_a_list_still_builds_exactly(real, tmp_path):
     EDITS["event body"](real)
     assert build(real).code == 0
     assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+
+
+@pytest.mark.parametrize("read", ["e.body|wordcount", "e['body']|length",
+                                  "[e]|map(attribute='body')|join|length"])
+def test_a_template_that_shows_bodies_elsewhere_is_rendered_again_after_a_body_edit(
+        real, tmp_path, read):
+    """An edit of an event's body alone changes its body's key, not its record's
+    (incremental.body_edits): a page or block that reads the body in any way a template
+    can (an attribute, an item, a filter's attribute) records that key, and is made
+    again; one that does not is kept. Here the timeline's items show their bodies' size."""
+    timeline = real / "templates/timeline.html"
+    text = timeline.read_text("utf-8")
+    assert '<li class="tl-event" id="e-{{ e.slug }}"' in text
+    timeline.write_text(text.replace('<li class="tl-event" id="e-{{ e.slug }}"',
+                                     '<li class="tl-event" id="e-{{ e.slug }}" '
+                                     'data-size="{{ ' + read + ' }}"'), "utf-8")
+    assert build(real).code == 0
+    before = (real / "site/timeline.html").read_bytes()
+    EDITS["event body"](real)
+    result = build(real)
+    assert result.code == 0 and (real / "site/timeline.html").read_bytes() != before
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+
+
+def test_a_body_edit_is_told_from_one_that_changes_anything_else(real):
+    """incremental.body_edits: an event whose body alone changed (its links too) is one;
+    an event whose front matter changed too, or a profile, is not."""
+    from dossier import pipeline
+    from dossier.incremental import body_edits
+    from dossier.project import Project
+    project = Project.at(real, jobs=1)
+    first = pipeline.build(project)
+    slug = "2025-11-06-congress-declares-sheinbaum-persona-non-grata"
+
+    def edited(*edits) -> set[str]:
+        for edit in edits:
+            EDITS[edit](real)
+        then = pipeline.build(project, first.cache)
+        state = first.cache.state
+        inputs = then.cache.state.inputs
+        return body_edits(state, inputs, first.cache.parsed, then.cache.parsed)
+    assert edited("event body") == {slug}
+    assert edited("wikilink added") == {slug}
+    assert edited("event title") == set()
+    assert edited("profile") == set()
 
 
 def test_the_memo_lists_what_was_set_not_what_was_read(real):
