@@ -306,21 +306,24 @@ class Here:
 
         Kept in the memo while the events' slugs, dates and tracks are unchanged (a body
         edit does not redraw a 10,000-event chart), under the fingerprint of those (the
-        values themselves were 11 MB read back from the cache on every edit) and of the
-        events' titles: after a title edit, the marks are named afresh (charts.retitled)."""
+        values themselves were 11 MB read back from the cache on every edit) and the
+        events' titles themselves: after a title edit, the marks of the events whose titles
+        changed are named afresh (charts.retitled). Naming every mark afresh took 0.05 s
+        at 10,000 events, in each page that shows the charts."""
         self.deps.add("all:event")
         events = self.dossier.events
         drawn = self.dossier.drawn.get("timeline")     # laid out for this dossier
         layout = drawn[0] if drawn else self.dossier.drawn.get("timeline-key") or \
             timeline_key(self.dossier.site.tracks, events)
-        titles = fingerprint(tuple([e.title for e in events]))
+        titles = tuple([e.title for e in events])
         key = timeline_memo_key(self.base)
         hit = self.memo.get(key)
         if hit is not None and hit[1] == (layout, titles):
             return [(caption, Markup(svg)) for caption, svg in hit[0]]
-        if hit is not None and hit[1][0] == layout:
-            by_slug = {event.slug: event for event in events}   # what the charts draw
-            charts = [(caption, Markup(charts_.retitled(svg, by_slug)))
+        if hit is not None and hit[1][0] == layout and len(hit[1][1]) == len(events):
+            retitled = {event.slug: event for event, title in zip(events, hit[1][1])
+                        if event.title != title}                # the marks to name afresh
+            charts = [(caption, Markup(charts_.retitled(svg, retitled)))
                       for caption, svg in hit[0]]
         elif (svgs := self.dossier.drawn.get("timeline-svg", {}).get(self.base)) is not None:
             self.deps.update([rec(event.slug) for event in events])  # as draw_timeline's refs
@@ -441,7 +444,7 @@ class SingleHere(Here):
 
 def timeline_memo_key(base: str) -> tuple[str, str]:
     """Where the memo keeps the timeline charts drawn for the pages of a folder (Here.base)
-    with their (timeline_key, titles) fingerprints."""
+    with their timeline_key and the titles they name."""
     return ("timeline-charts", base)
 
 

@@ -218,10 +218,12 @@ def test_timeline_marks_go_in_the_first_row_free_and_never_overlap(tmp_path):
 
 
 def test_the_timeline_chart_is_kept_while_what_it_draws_is_unchanged(real):
-    """The charts' memo entries are kept under fingerprints of what they draw: a body
-    edit reuses the chart, a new date redraws it, a new title names its mark afresh."""
+    """The charts' memo entries are kept under a fingerprint of what they lay out and
+    the titles they name: a body edit reuses the chart, a new date redraws it, a new
+    title names its mark afresh, and that mark alone."""
     from dataclasses import replace
     from pathlib import Path
+    from dossier import charts as charts_module
     from dossier import pipeline
     from dossier.pages import Here
     from dossier.project import Project
@@ -229,8 +231,8 @@ def test_the_timeline_chart_is_kept_while_what_it_draws_is_unchanged(real):
     memo = {}
     first = Here(dossier, "timeline.html", memo=memo).timeline_charts()
     (key, (charts, fingerprint)), = memo.items()
-    assert [type(part) for part in fingerprint] == [bytes, bytes]
-    assert [len(part) for part in fingerprint] == [16, 16]
+    assert type(fingerprint[0]) is bytes and len(fingerprint[0]) == 16
+    assert fingerprint[1] == tuple(e.title for e in dossier.events)
 
     def with_event(**changes):
         events = (replace(dossier.events[0], **changes), *dossier.events[1:])
@@ -248,6 +250,15 @@ def test_the_timeline_chart_is_kept_while_what_it_draws_is_unchanged(real):
     renamed = [str(svg) for _, svg in Here(retitled, "timeline.html", memo=memo).timeline_charts()]
     assert "A new title" in renamed[0] and renamed != [str(svg) for _, svg in first]
     assert renamed == [str(svg) for _, svg in Here(retitled, "timeline.html").timeline_charts()]
+    named = []
+    real_label = charts_module._label
+    charts_module._label = lambda event: named.append(event.slug) or real_label(event)
+    try:
+        memo[key] = ([(caption, str(svg)) for caption, svg in first], fingerprint)
+        Here(retitled, "timeline.html", memo=memo).timeline_charts()
+    finally:
+        charts_module._label = real_label
+    assert set(named) == {dossier.events[0].slug}           # its mark alone named afresh
 
 
 def test_chart_names_and_links_escaped_together_are_each_escaped():
