@@ -505,12 +505,14 @@ def save_cache(folder: Path, cache: Cache) -> Cache:
     as it now is on disk (to save again later)."""
     for part, name in SHARDED.items():
         held = getattr(cache, part)
-        shards: dict[int, dict] = {}
-        for key, value in held.items():
-            shards.setdefault(_shard(part, key), {})[key] = value
         lazy = isinstance(held, LazyShards) and held.folder == folder
+        shards = _touched(part, held, held.read if lazy else
+                          {n: cache.stored[part, n] for n in range(SHARDS[part])
+                           if (part, n) in cache.stored}, lazy)
         for number in (held.read if lazy else range(SHARDS[part])):  # shards never read
-            entries = shards.get(number, {})                        # are as they were
+            if shards is not None and number not in shards:         # are as they were,
+                continue                                             # and so are those
+            entries = (shards or {}).get(number, {})                 # nothing touched
             was = held.read[number] if lazy else cache.stored.get((part, number))
             if _same(was, entries):
                 continue                                # already on disk
@@ -522,13 +524,49 @@ def save_cache(folder: Path, cache: Cache) -> Cache:
             if lazy:
                 held.read[number] = entries
         if part == "markdown":                          # what is read holds all it adds
-            sizes = {**cache.markdown_sizes, **{n: len(shards.get(n, ())) for n in held.read}} \
+            sizes = {**cache.markdown_sizes, **{n: len(entries) for n, entries in held.read.items()}} \
                 if lazy else {n: len(entries) for n, entries in shards.items()}
             cache = replace(cache, markdown_sizes={n: k for n, k in sizes.items() if k})
     cache = _write_lineage(folder, cache)               # first: cache.pickle names it
     _dump(folder / FILE, replace(cache, stored={}, state=None, fragments={}, on_disk=None,
                                  **{part: {} for part in SHARDED}))
     return cache
+
+
+def _touched(part: str, held: dict, read: dict[int, dict], lazy: bool
+             ) -> dict[int, dict] | None:
+    """Shard number -> the entries ``held`` has for it now, for each shard that may differ
+    from what was read from its file (``read``: shard number -> entries); the others are
+    as they were. None: every shard is to be compared (nothing was read, as in a first
+    build).
+
+    Only keys set since the shards were read can make one differ: a lazy part lists them
+    (LazyShards.made); for another, the keys new, gone or holding another object than
+    the one read. Sharding every entry to compare each shard whole took 0.02 s of a 10k
+    edit's save (12,700 records, and the Markdown a profile edit read)."""
+    if lazy:
+        numbers = {_shard(part, key) for key in held.made}
+    elif not read:
+        shards: dict[int, dict] = {}
+        for key, value in held.items():
+            shards.setdefault(_shard(part, key), {})[key] = value
+        return shards
+    else:
+        where = {key: number for number, entries in read.items() for key in entries}
+        numbers = {where[key] for key in where.keys() - held.keys()}      # gone
+        for key, value in held.items():
+            number = where.get(key)
+            if number is None:
+                numbers.add(_shard(part, key))                            # new
+            elif read[number][key] is not value:
+                numbers.add(number)                                       # another object
+    shards = {number: {key: dict.__getitem__(held, key) for key in read.get(number, ())
+                       if dict.__contains__(held, key)} for number in numbers}
+    for key in (held.made if lazy else held.keys() - where.keys()):
+        number = _shard(part, key)
+        if number in shards:
+            shards[number][key] = dict.__getitem__(held, key)
+    return shards
 
 
 def memo_size(cache: Cache) -> int:

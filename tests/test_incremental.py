@@ -289,6 +289,37 @@ def test_corrupt_cache_shards_are_ignored_and_rewritten(real, tmp_path):
         [f for f in (real / "content").rglob("*.*") if f.name != "dossier.yaml"])
 
 
+def test_a_save_writes_the_shards_an_edit_changed_and_reads_back_what_it_holds(
+        real, tmp_path):
+    """cache._touched: a save compares only the shards that a key set, added, removed
+    or given another object can have changed. After edits that add, change and delete
+    records (and Markdown), the cache read back holds every record the content has, each
+    as the build validated it, and the Markdown the pages showed; the other shard files
+    are as they were."""
+    from dossier import cache, pipeline
+    from dossier.project import Project
+    project = Project.at(real, jobs=1)
+    first = pipeline.build(project).cache.parsed.keys()
+    folder = real / ".dossier-cache"
+    before = {p.name: p.read_bytes() for p in folder.glob("records/*.pickle")}
+    EDITS["event body"](real)
+    EDITS["file added"](real)
+    EDITS["file deleted"](real)
+    report = pipeline.build(project)
+    after = {p.name: p.read_bytes() for p in folder.glob("records/*.pickle")}
+    changed = {p for p in before.keys() | after.keys() if before.get(p) != after.get(p)}
+    edited = first ^ report.cache.parsed.keys()          # the files' digests, new and gone
+    assert changed == {f"{cache._shard('parsed', key):02d}.pickle" for key in edited}
+    assert len(edited) >= 3 and len(changed) < len(after)
+    read = cache.load_cache(folder)
+    assert read.parsed.keys() == report.cache.parsed.keys()
+    assert all(read.parsed[key].validated[0] == record.validated[0]
+               for key, record in report.cache.parsed.items())
+    read.markdown.load_all()
+    assert all(read.markdown.get(key) == value for key, value in report.cache.markdown.items())
+    assert snapshot(real / "site") == clean_build(real, tmp_path / "clean")
+
+
 def test_output_changed_behind_the_cache_gets_a_clean_build(real, tmp_path):
     assert build(real).code == 0
     (real / "site/index.html").write_text("tampered")
