@@ -30,35 +30,29 @@ LISTS = {"events": "event", "people": "person", "organizations": "organization",
          "sources": "source", "quotes": "event", "conflicts": "event"}
 
 
-class _Recs(dict):
-    """``rec:<slug>`` by slug, each made once, interned, the first time it is asked for."""
+class _Keys(dict):
+    """``<prefix>:<slug>`` by slug, each made once, interned, the first time it is asked
+    for."""
 
-    __slots__ = ()
+    __slots__ = ("prefix",)
+
+    def __init__(self, prefix: str):
+        super().__init__()
+        self.prefix = prefix
 
     def __missing__(self, slug: str) -> str:
-        key = self[slug] = sys.intern(f"rec:{slug}")
+        key = self[slug] = sys.intern(f"{self.prefix}:{slug}")
         return key
 
 
-rec = _Recs().__getitem__
+rec = _Keys("rec").__getitem__
 """``rec(slug)``: ``rec:<slug>``, one interned string per slug. A build records two
 million of them at 10,000 events: one made anew each time had to be hashed, and interned
 by ``keys``, again; and a lookup through a Python function took a quarter of a second
 of its frames. This is the dict's own lookup (its ``__missing__`` makes a new one)."""
 
-
-class _Bodies(dict):
-    """``body:<slug>`` by slug, each made once, interned (as ``_Recs``)."""
-
-    __slots__ = ()
-
-    def __missing__(self, slug: str) -> str:
-        key = self[slug] = sys.intern(f"body:{slug}")
-        return key
-
-
-body = _Bodies().__getitem__
-"""``body(slug)``: ``body:<slug>``, the key of an event's Markdown body."""
+body = _Keys("body").__getitem__
+"""``body(slug)``: ``body:<slug>``, the key of an event's Markdown body, made as ``rec``."""
 
 
 def keys(deps) -> tuple[str, ...]:

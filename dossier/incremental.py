@@ -118,15 +118,8 @@ def touched_entries(old: State | None, inputs: dict[str, str], kinds: dict[str, 
             old.inputs.keys() != inputs.keys():
         return None
     touched: set[str] = set()
-    old_inputs = old.inputs
-    for key, value in inputs.items():
-        was = old_inputs[key]
-        if was == value:
-            continue
-        if not key.startswith("rec:"):
-            return None
-        first, then = before.get(was), after.get(value)
-        if first is None or then is None or first.validated is None or then.validated is None:
+    for key, first, then in _edited(old, inputs, before, after):
+        if not key.startswith("rec:") or first is None or then is None:
             return None
         slug = key[4:]
         touched.add(slug)
@@ -146,21 +139,24 @@ def body_edits(old: State | None, inputs: dict[str, str], before: dict, after: d
     the body may differ: the index entries they make are keyed apart (``idx:``)."""
     if old is None:
         return set()
-    found: set[str] = set()
+    return {key[4:] for key, first, then in _edited(old, inputs, before, after)
+            if key.startswith("rec:") and first is not None and then is not None
+            and type(first.validated[0]) is Event and type(then.validated[0]) is Event
+            and body_differs(first.validated[0], then.validated[0])}
+
+
+def _edited(old: State, inputs: dict[str, str], before: dict, after: dict):
+    """(key, the record validated before, after) of each input whose digest changed since
+    ``old``: the records by digest from ``before`` and ``after``, each None when not at
+    hand, or not validated (or not a record's key)."""
     old_inputs = old.inputs
     for key, value in inputs.items():
         was = old_inputs.get(key)
-        if was is None or was == value or not key.startswith("rec:"):
+        if was == value:
             continue
         first, then = before.get(was), after.get(value)
-        if first is None or then is None or first.validated is None or \
-                then.validated is None:
-            continue
-        old_event, new_event = first.validated[0], then.validated[0]
-        if type(old_event) is Event and type(new_event) is Event and \
-                body_differs(old_event, new_event):
-            found.add(key[4:])
-    return found
+        yield (key, first if first is not None and first.validated is not None else None,
+               then if then is not None and then.validated is not None else None)
 
 
 def _named(value, found: set[str]) -> None:

@@ -249,7 +249,7 @@ _SOURCE, _PARTY = ("source",), ("person", "organization")
 _PARTIES = (Person, Organization)
 """What a citation and a participant or speaker name. link's loops test the usual case, a
 record of such a type, inline, and ask _Checker.ref only otherwise (which reports it):
-79,000 calls at 10,000 events, a fifth of linking."""
+79,000 calls at 10,000 events, 0.05 s of linking's 0.34 s under the profiler."""
 
 
 def _index_quotes(quotes: list[Quote], problems: list[ContentProblem]) -> dict[str, Quote]:

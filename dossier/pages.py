@@ -487,10 +487,10 @@ def charts_ahead(content: Content, memo: dict) -> tuple[bytes, Callable[[], tupl
     pages (take_layouts): both pages that show the charts took it again, 0.015-0.02 s
     each at 10,000 events, one of them on the parent's way.
 
-    None is found here, before any worker is forked: an edit that moves no event (its
-    body, title or summary, a profile) forks none. A worker forked only to find that out
-    made the parent's link meet copy-on-write faults (33,000 more faults in a 10k body
-    edit); finding it here takes 0.015 s."""
+    None is found here, in the parent: an edit that moves no event (its body, title or
+    summary, a profile) gives no worker a task (and forks none for it). A worker forked
+    only to find that out made the parent's link meet copy-on-write faults (33,000 more
+    faults in a 10k body edit); finding it here takes 0.015 s."""
     events = timeline_order(content.events)
     key = timeline_key(content.site.tracks, events)
     hit = memo.get(timeline_memo_key(""))                # the timeline page's folder
@@ -517,6 +517,8 @@ class Marked(NamedTuple):
 
 def _laid_out_plain(tracks, key: bytes, slugs: tuple, titles: tuple, whens: tuple,
                     lanes: tuple) -> tuple:
+    """``_laid_out`` of the events ``charts_ahead`` gave as plain values (``lanes``: their
+    tracks)."""
     return _laid_out(tracks, tuple(map(Marked, slugs, titles, map(_when_of, whens), lanes)),
                      key)
 
