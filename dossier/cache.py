@@ -6,6 +6,7 @@ digest, a corrupt or foreign file is ignored (and rebuilt), and ``--no-cache`` s
 
 from __future__ import annotations
 
+import bisect
 import copyreg
 import dataclasses
 import functools
@@ -383,13 +384,16 @@ def _apply_pages(entries: dict, change: tuple[dict, tuple, tuple | None]) -> Non
         entries.update(ordered)
 
 
-def _span_changes(old: dict, new: dict) -> tuple[dict, dict, tuple]:
+def _span_changes(old: dict, new: dict) -> tuple[dict, tuple, tuple]:
     """``_changes`` for the fragments, with the blocks that only moved apart: (entries new
-    or different, key -> new offset of those that only moved, keys removed). An edit
-    moves every block after it in each file it rewrites; logged whole, they were 3 MB
-    of a 14 MB base at 10,000 events, and the base was written again every other edit."""
+    or different, the moves, keys removed). An edit moves every block after it in each
+    file it rewrites, most of them by the same few bytes: the moves are runs, by file,
+    of blocks in the order of their old offsets that moved alike, each (file, first and
+    last old offset, how far). Logged one by one, they were 0.7 MB of a 10k date edit's
+    log, which folded the logs into a new base every fifth date edit (0.15 s); logged
+    whole, 3 MB of a 14 MB base."""
     get = old.get
-    updates, moved = {}, {}
+    updates, moving = {}, {}
     for key, value in new.items():
         was = get(key)
         if was is value:
@@ -397,18 +401,48 @@ def _span_changes(old: dict, new: dict) -> tuple[dict, dict, tuple]:
         if was is not None and was[1] == value[1] and was[3] == value[3] and \
                 was[2] == value[2]:                 # (no slices: 17,000 at 10k)
             if was[0] != value[0]:
-                moved[key] = value[0]
+                moving[key] = value[0] - was[0]
         else:
             updates[key] = value
-    return updates, moved, tuple(old.keys() - new.keys())
+    removed = tuple(old.keys() - new.keys())
+    moves: list = []
+    if moving:
+        kept: dict[str, list] = {}                  # what _apply_spans moves, by file
+        files, gone = {key[0] for key in moving}, set(removed)
+        for key, value in old.items():
+            if key[0] in files and key not in updates and key not in gone:
+                kept.setdefault(key[0], []).append((value[0], moving.get(key, 0)))
+        for url, blocks in kept.items():
+            blocks.sort()
+            for offset, delta in blocks:
+                if moves and moves[-1][0] == url and moves[-1][3] == delta:
+                    moves[-1][2] = offset
+                elif delta:
+                    moves.append([url, offset, offset, delta])
+                else:
+                    moves.append([url, offset, offset, 0])
+        moves = [tuple(move) for move in moves if move[3]]
+    return updates, tuple(moves), removed
 
 
-def _apply_spans(entries: dict, change: tuple[dict, dict, tuple]) -> None:
-    updates, moved, removed = change
+def _apply_spans(entries: dict, change: tuple[dict, tuple, tuple]) -> None:
+    updates, moves, removed = change
     for key in removed:
         entries.pop(key, None)
-    for key, offset in moved.items():
-        entries[key] = (offset, *entries[key][1:])
+    if moves:
+        runs: dict[str, list] = {}
+        for url, first, last, delta in moves:
+            runs.setdefault(url, []).append((first, last, delta))
+        moved = {}
+        for key, value in entries.items():
+            found = runs.get(key[0])
+            if found is None or key in updates:
+                continue
+            offset = value[0]
+            at = bisect.bisect_right(found, (offset, float("inf"), 0)) - 1
+            if at >= 0 and found[at][0] <= offset <= found[at][1]:
+                moved[key] = (offset + found[at][2], *value[1:])
+        entries.update(moved)
     entries.update(updates)
 
 

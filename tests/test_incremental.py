@@ -710,6 +710,39 @@ def test_validation_outcomes_come_from_the_cache_with_their_warnings(real, monke
     assert len(calls) == len(list((real / "content/events").glob("*.md"))) - 1  # not the draft
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_logged_block_moves_give_back_every_block_where_it_now_is(data):
+    """cache._span_changes logs the blocks that only moved as runs of blocks, by file and
+    in the order of their old offsets, that moved alike; _apply_spans on the blocks as
+    they were gives the blocks as they are, whatever moved, changed, came or went."""
+    import marshal
+    from dossier import cache
+    old, new = {}, {}
+    for url in ("a.html", "b.json"):
+        offset, shift = 0, 0
+        for number in range(data.draw(st.integers(0, 30))):
+            key = (url, "part", bytes([number]))
+            length = data.draw(st.integers(1, 50))
+            old[key] = (offset, length, ("rec:x",), b"d" + bytes([number]))
+            fate = data.draw(st.sampled_from(["kept", "kept", "kept", "grown", "gone"]))
+            if fate == "gone":
+                shift -= length
+            elif fate == "grown":
+                new[key] = (offset + shift, length + 3, ("rec:x",), b"e" + bytes([number]))
+                shift += 3
+            else:
+                new[key] = (offset + shift, length, ("rec:x",), b"d" + bytes([number]))
+            offset += length
+        if data.draw(st.booleans()):
+            new[(url, "part", b"new")] = (offset + shift, 7, ("rec:y",), b"n")
+    change = marshal.loads(marshal.dumps(cache._span_changes(old, new)))
+    entries = dict(old)
+    cache._apply_spans(entries, change)
+    assert entries == new
+    assert len(change[1]) <= 2 * len(new) + 2
+
+
 def test_a_chain_of_edits_is_logged_then_folded_and_stays_exact(real, tmp_path, monkeypatch):
     """Each edit's build appends a log of what changed to the stored state instead of
     writing it all again; the logs read back give exactly the build's own state and
