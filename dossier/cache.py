@@ -414,13 +414,11 @@ def _span_changes(old: dict, new: dict) -> tuple[dict, tuple, tuple]:
                 kept.setdefault(key[0], []).append((value[0], moving.get(key, 0)))
         for url, blocks in kept.items():
             blocks.sort()
-            for offset, delta in blocks:
-                if moves and moves[-1][0] == url and moves[-1][3] == delta:
+            for offset, delta in blocks:            # (runs that did not move part
+                if moves and moves[-1][0] == url and moves[-1][3] == delta:  # the others)
                     moves[-1][2] = offset
-                elif delta:
-                    moves.append([url, offset, offset, delta])
                 else:
-                    moves.append([url, offset, offset, 0])
+                    moves.append([url, offset, offset, delta])
         moves = [tuple(move) for move in moves if move[3]]
     return updates, tuple(moves), removed
 
@@ -434,9 +432,9 @@ def _apply_spans(entries: dict, change: tuple[dict, tuple, tuple]) -> None:
         for url, first, last, delta in moves:
             runs.setdefault(url, []).append((first, last, delta))
         moved = {}
-        for key, value in entries.items():
-            found = runs.get(key[0])
-            if found is None or key in updates:
+        for key, value in entries.items():              # (an updated block's offset
+            found = runs.get(key[0])                        # is its update's)
+            if found is None:
                 continue
             offset = value[0]
             at = bisect.bisect_right(found, (offset, float("inf"), 0)) - 1
@@ -543,10 +541,15 @@ def save_cache(folder: Path, cache: Cache) -> Cache:
         shards = _touched(part, held, held.read if lazy else
                           {n: cache.stored[part, n] for n in range(SHARDS[part])
                            if (part, n) in cache.stored}, lazy)
-        for number in (held.read if lazy else range(SHARDS[part])):  # shards never read
-            if shards is not None and number not in shards:         # are as they were,
-                continue                                             # and so are those
-            entries = (shards or {}).get(number, {})                 # nothing touched
+        if shards is None:                              # nothing read: every shard
+            shards = {}
+            for key, value in held.items():
+                shards.setdefault(_shard(part, key), {})[key] = value
+            numbers = range(SHARDS[part])               # (an emptied one is removed)
+        else:
+            numbers = shards                            # the others are as they were
+        for number in numbers:
+            entries = shards.get(number, {})
             was = held.read[number] if lazy else cache.stored.get((part, number))
             if _same(was, entries):
                 continue                                # already on disk
@@ -576,18 +579,17 @@ def _touched(part: str, held: dict, read: dict[int, dict], lazy: bool
 
     Only keys set since the shards were read can make one differ: a lazy part lists them
     (LazyShards.made); for another, the keys new, gone or holding another object than
-    the one read. Sharding every entry to compare each shard whole took 0.02 s of a 10k
+    the one read, and a shard not read (missing or unreadable: rewritten, or removed
+    when it holds nothing now). Sharding every entry to compare each shard whole took 0.02 s of a 10k
     edit's save (12,700 records, and the Markdown a profile edit read)."""
     if lazy:
         numbers = {_shard(part, key) for key in held.made}
     elif not read:
-        shards: dict[int, dict] = {}
-        for key, value in held.items():
-            shards.setdefault(_shard(part, key), {})[key] = value
-        return shards
+        return None
     else:
         where = {key: number for number, entries in read.items() for key in entries}
         numbers = {where[key] for key in where.keys() - held.keys()}      # gone
+        numbers.update(set(range(SHARDS[part])) - read.keys())            # unread
         for key, value in held.items():
             number = where.get(key)
             if number is None:

@@ -310,8 +310,8 @@ def _ahead(ahead: Ahead, content: Content, cold: bool, memo: dict) -> bytes | No
     """Start the work done on the other core while the content links: a clean build's
     Markdown (render.markdown_ahead) and, with it or for a large dossier, the timeline
     charts' layouts (pages.charts_ahead: none when the memo has them, as after an edit
-    that moves no event, which then forks nothing). Returns the charts' key, when it was
-    taken (for take_layouts)."""
+    that moves no event, which then gives no worker a task). Returns the charts' key,
+    when it was taken (for take_layouts)."""
     key, charts = charts_ahead(content, memo) \
         if cold or len(content.events) >= LAYOUTS_AHEAD_MIN else (None, None)
     ahead.start(markdown_texts(content) if cold else [], names_of(content) if cold else None,
